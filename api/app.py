@@ -1,0 +1,47 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from geo.db import make_engine, make_sessionmaker
+
+from . import errors
+from .routes import auth, boundaries, communities, health
+from .settings import AppSettings
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: AppSettings | None = None) -> FastAPI:
+    """Build the app for ``settings``; the engine is created when the app starts."""
+    settings = settings or AppSettings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        if getattr(app.state, "sessionmaker", None) is None:
+            engine = make_engine(settings.database)
+            app.state.engine = engine
+            app.state.sessionmaker = make_sessionmaker(engine)
+        yield
+        engine = getattr(app.state, "engine", None)
+        if engine is not None:
+            engine.dispose()
+
+    app = FastAPI(
+        title=settings.title,
+        description="新北市政府加速推動社區治安營造工作：安全檢測地圖、監視器規劃、區塊認養與年度作業。",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.sessionmaker = None
+    errors.install(app)
+    app.include_router(health.router)
+    app.include_router(auth.router, prefix="/api")
+    app.include_router(boundaries.router, prefix="/api")
+    app.include_router(communities.router, prefix="/api")
+    return app

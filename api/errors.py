@@ -1,0 +1,82 @@
+"""Domain errors to HTTP: one table, one handler.
+
+Responses carry a stable ``code`` and a zh-TW ``message``; English details go to the log only.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from geo import errors as geo_errors
+from workflow import auth as wf_auth
+from workflow import states as wf_states
+
+log = logging.getLogger(__name__)
+
+# Most specific class first: the first match wins.
+STATUS: list[tuple[type[geo_errors.SafemapError], int]] = [
+    (wf_auth.AuthenticationFailed, 401),
+    (wf_auth.InvalidToken, 401),
+    (geo_errors.NotAuthenticated, 401),
+    (geo_errors.PermissionDenied, 403),
+    (geo_errors.NotFound, 404),
+    (wf_states.InvalidTransition, 409),
+    (wf_states.QuotaExceeded, 409),
+    (geo_errors.GeometryOutOfBounds, 422),
+    (geo_errors.InvalidGeometry, 422),
+    (geo_errors.InvalidInput, 400),
+    (geo_errors.DatabaseUnavailable, 503),
+    (geo_errors.SafemapError, 500),
+]
+
+_HTTP_MESSAGES = {
+    401: ("not_authenticated", "請先登入。"),
+    403: ("permission_denied", "您沒有權限執行此操作。"),
+    404: ("not_found", "找不到此頁面或資料。"),
+    405: ("method_not_allowed", "不支援此操作方式。"),
+}
+
+
+def status_for(exc: geo_errors.SafemapError) -> int:
+    return next(status for cls, status in STATUS if isinstance(exc, cls))
+
+
+def error_body(code: str, message: str, **extra) -> dict:
+    return {"error": {"code": code, "message": message, **extra}}
+
+
+async def _domain_error(request: Request, exc: geo_errors.SafemapError) -> JSONResponse:
+    status = status_for(exc)
+    if status >= 500:
+        log.error("%s: %s", exc.code, exc.detail or exc.message)
+    else:
+        log.info("%s %s -> %s %s", request.method, request.url.path, status, exc.detail or exc.code)
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(error_body(exc.code, exc.message), status_code=status, headers=headers)
+
+
+async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+    fields = [
+        {"field": ".".join(str(p) for p in err.get("loc", ())), "problem": err.get("msg", "")}
+        for err in exc.errors()
+    ]
+    return JSONResponse(
+        error_body("validation_error", "輸入資料格式不正確，請檢查標示的欄位。", fields=fields),
+        status_code=422,
+    )
+
+
+async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    code, message = _HTTP_MESSAGES.get(exc.status_code, ("http_error", "要求無法處理。"))
+    return JSONResponse(error_body(code, message), status_code=exc.status_code, headers=exc.headers)
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(geo_errors.SafemapError, _domain_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)

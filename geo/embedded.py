@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import json
 import logging
 import os
@@ -104,11 +105,26 @@ class EmbeddedCluster:
 
     def __init__(self, root: Path | None = None):
         self.root = (root or home()).resolve()
-        self.datadir = self.root / "pg"
-        self.sockdir = self.root / "run"
-        self.logfile = self.root / "postgres.log"
         self.infofile = self.root / "cluster.json"
         self._as_postgres = os.geteuid() == 0
+        pgroot = self.root
+        if self.infofile.exists():
+            pgroot = Path(json.loads(self.infofile.read_text()).get("pgroot") or self.root)
+        self._set_pgroot(pgroot)
+
+    def _set_pgroot(self, pgroot: Path) -> None:
+        self.pgroot = pgroot
+        self.datadir = pgroot / "pg"
+        self.sockdir = pgroot / "run"
+        self.logfile = pgroot / "postgres.log"
+
+    def _postgres_can_write(self, path: Path) -> bool:
+        if not self._as_postgres:
+            return True
+        probe = subprocess.run(
+            ["runuser", "-u", "postgres", "--", "test", "-w", str(path)], check=False
+        )
+        return probe.returncode == 0
 
     # -- helpers ---------------------------------------------------------------
     def _run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -143,25 +159,37 @@ class EmbeddedCluster:
         return ClusterInfo(port=int(raw["port"]), password=raw["password"])
 
     def _save(self, info: ClusterInfo) -> None:
-        self.infofile.write_text(json.dumps({"port": info.port, "password": info.password}))
+        self.infofile.write_text(
+            json.dumps({"port": info.port, "password": info.password, "pgroot": str(self.pgroot)})
+        )
         self.infofile.chmod(0o600)
 
     # -- lifecycle -------------------------------------------------------------
     def initialised(self) -> bool:
-        return (self.datadir / "PG_VERSION").exists()
+        return (self.datadir / "PG_VERSION").exists() and self.infofile.exists()
 
     def init(self) -> ClusterInfo:
         bindir = find_bindir()
         self.root.mkdir(parents=True, exist_ok=True)
+        if self._as_postgres:
+            self.root.chmod(0o755)
+            self.datadir.mkdir(exist_ok=True)
+            self._chown(self.datadir)
+            if not self._postgres_can_write(self.datadir):
+                # A checkout under a private home (e.g. /root) is out of the postgres user's
+                # reach; the server's files then live in a folder of its own under /var/tmp,
+                # recorded in cluster.json, while the checkout keeps the connection details.
+                digest = hashlib.sha1(str(self.root).encode()).hexdigest()[:12]
+                fallback = Path("/var/tmp") / f"safemap-{digest}"
+                fallback.mkdir(mode=0o755, exist_ok=True)
+                self.datadir.rmdir()
+                self._set_pgroot(fallback)
         self.datadir.mkdir(exist_ok=True)
         self.sockdir.mkdir(exist_ok=True)
         self.logfile.touch()
         self._chown(self.datadir, self.sockdir, self.logfile)
-        if self._as_postgres:
-            # The postgres user must be able to reach the data folder inside the checkout.
-            self.root.chmod(0o755)
         info = ClusterInfo(port=_free_port(), password=secrets.token_urlsafe(18))
-        pwfile = self.root / ".pw"
+        pwfile = self.pgroot / ".pw"
         pwfile.write_text(info.password + "\n")
         self._chown(pwfile)
         try:
@@ -231,6 +259,13 @@ class EmbeddedCluster:
         with self._lock():
             info = self.info() if self.initialised() else None
             if info is None:
+                if (self.datadir / "PG_VERSION").exists():
+                    raise DatabaseUnavailable(
+                        f"內建資料庫的連線資料（{self.infofile}）遺失；請刪除 {self.root} 後重試。",
+                        detail=f"{self.datadir} exists but {self.infofile} is missing",
+                    )
+                if self.datadir.exists() and any(self.datadir.iterdir()):
+                    shutil.rmtree(self.datadir)  # a previous initdb died half-way
                 info = self.init()
             if not self.running():
                 info = self.start()

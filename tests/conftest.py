@@ -19,13 +19,25 @@ from sqlalchemy.orm import Session
 
 from geo import migrate
 from geo.db import make_engine
-from geo.settings import DatabaseSettings
+from geo.settings import DatabaseSettings, normalise_url
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-TEST_DB = os.environ.get("SAFEMAP_TEST_DB", "safemap_test")
 
 
-def _recreate(settings: DatabaseSettings) -> None:
+def _test_db_name() -> str:
+    if os.environ.get("SAFEMAP_TEST_DB"):
+        return os.environ["SAFEMAP_TEST_DB"]
+    if os.environ.get("DATABASE_URL"):
+        # Never the configured database itself: its data must survive the tests.
+        return f"{make_url(normalise_url(os.environ['DATABASE_URL'])).database}_test"
+    return "safemap_test"
+
+
+TEST_DB = _test_db_name()
+
+
+def recreate_database(settings: DatabaseSettings, name: str) -> None:
+    """Drop and create database ``name`` on the test server (empty, no extensions yet)."""
     admin = make_engine(settings, database="postgres", isolation_level="AUTOCOMMIT", pool_size=1)
     with admin.connect() as conn:
         conn.execute(
@@ -33,11 +45,22 @@ def _recreate(settings: DatabaseSettings) -> None:
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                 "WHERE datname = :db AND pid <> pg_backend_pid()"
             ),
-            {"db": TEST_DB},
+            {"db": name},
         )
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{TEST_DB}"'))
-        conn.execute(text(f'CREATE DATABASE "{TEST_DB}"'))
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
+
+
+def fresh_database(settings: DatabaseSettings, suffix: str) -> str:
+    """A new, migrated database beside the test database; returns its URL (password shown)."""
+    name = f"{TEST_DB}_{suffix}"
+    recreate_database(settings, name)
+    eng = make_engine(settings, database=name, pool_size=1)
+    migrate.upgrade(eng)
+    url = eng.url.render_as_string(hide_password=False)
+    eng.dispose()
+    return url
 
 
 @pytest.fixture(scope="session")
@@ -47,7 +70,7 @@ def db_settings() -> DatabaseSettings:
 
 @pytest.fixture(scope="session")
 def engine(db_settings: DatabaseSettings) -> Iterator[Engine]:
-    _recreate(db_settings)
+    recreate_database(db_settings, TEST_DB)
     eng = make_engine(db_settings, database=TEST_DB)
     assert make_url(str(eng.url)).database == TEST_DB
     migrate.upgrade(eng)

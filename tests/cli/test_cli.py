@@ -1,0 +1,170 @@
+"""The `safemap` command as a user runs it: --help everywhere, imports, demo data, errors."""
+
+from __future__ import annotations
+
+import click
+import geopandas as gpd
+import pytest
+import typer
+from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.orm import Session
+from typer.testing import CliRunner
+
+from cli.main import app
+from geo.models import District, Village
+from tests.conftest import fresh_database
+from tests.factories import square
+
+runner = CliRunner()
+
+
+def _commands(group: click.Group, prefix=()):
+    for name, cmd in group.commands.items():
+        path = (*prefix, name)
+        yield path
+        if isinstance(cmd, click.Group):
+            yield from _commands(cmd, path)
+
+
+ALL_COMMANDS = list(_commands(typer.main.get_command(app)))
+
+
+@pytest.mark.parametrize("path", [(), *ALL_COMMANDS], ids=lambda p: " ".join(p) or "safemap")
+def test_every_command_has_help(path):
+    result = runner.invoke(app, [*path, "--help"])
+    assert result.exit_code == 0, result.output
+    assert "Usage" in result.output
+
+
+@pytest.fixture
+def cli_db(db_settings, monkeypatch):
+    url = fresh_database(db_settings, "cli")
+    monkeypatch.setenv("DATABASE_URL", url)
+    engine = create_engine(url)
+    yield engine
+    engine.dispose()
+
+
+def _villages_file(tmp_path, county="新北市"):
+    rows = []
+    for i in range(6):
+        town = i // 3
+        rows.append(
+            {
+                "VILLCODE": f"6500{town}0100{i:02d}",
+                "VILLNAME": f"第{i}里",
+                "TOWNCODE": f"6500{town}010",
+                "TOWNNAME": ["甲區", "乙區"][town],
+                "COUNTYNAME": county,
+                "COUNTYCODE": "65000",
+                "geometry": square(i, 400),
+            }
+        )
+    path = tmp_path / "villages.geojson"
+    gpd.GeoDataFrame(rows, crs=3826).to_crs(4326).to_file(path, driver="GeoJSON")
+    return path
+
+
+def _snapshot(engine):
+    with engine.connect() as conn:
+        return conn.execute(
+            text(
+                "SELECT (SELECT count(*) FROM villages), (SELECT count(*) FROM districts), "
+                "(SELECT md5(string_agg(code || name || ST_AsEWKB(geom)::text, ',' ORDER BY code)) FROM villages), "
+                "(SELECT count(*) FROM audit_log)"
+            )
+        ).one()
+
+
+def test_import_boundaries_then_again_changes_nothing(cli_db, tmp_path):
+    path = _villages_file(tmp_path)
+    first = runner.invoke(app, ["import", "boundaries", str(path)])
+    assert first.exit_code == 0, first.output
+    assert "村里" in first.output
+    with Session(cli_db) as s:
+        assert s.scalar(select(func.count()).select_from(District)) == 2
+        assert s.scalar(select(func.count()).select_from(Village)) == 6
+    before = _snapshot(cli_db)
+    second = runner.invoke(app, ["import", "boundaries", str(path)])
+    assert second.exit_code == 0, second.output
+    assert "未做任何變更" in second.output
+    assert _snapshot(cli_db) == before
+
+
+@pytest.mark.parametrize(
+    ("content", "needle"),
+    [
+        (b"", "空"),
+        (b'{"type": "FeatureCollection", "features": [{"type": "Feat', "無法讀取"),
+        (b"hello, this is not geodata\n", "無法讀取"),
+        (b'{"type": "FeatureCollection", "features": []}', "沒有"),
+    ],
+    ids=["empty", "truncated", "not-geodata", "no-features"],
+)
+def test_bad_files_exit_non_zero_and_change_nothing(cli_db, tmp_path, content, needle):
+    runner.invoke(app, ["import", "boundaries", str(_villages_file(tmp_path))])
+    before = _snapshot(cli_db)
+    bad = tmp_path / "bad.geojson"
+    bad.write_bytes(content)
+    result = runner.invoke(app, ["import", "boundaries", str(bad)])
+    assert result.exit_code != 0
+    assert "錯誤" in result.output and needle in result.output, result.output
+    assert "Traceback" not in result.output
+    assert _snapshot(cli_db) == before
+
+
+def test_wrong_county_exits_non_zero(cli_db, tmp_path):
+    result = runner.invoke(
+        app, ["import", "boundaries", str(_villages_file(tmp_path)), "--county", "高雄市"]
+    )
+    assert result.exit_code != 0
+    assert "高雄市" in result.output
+
+
+def test_missing_file_exits_non_zero(cli_db, tmp_path):
+    result = runner.invoke(app, ["import", "boundaries", str(tmp_path / "nope.shp")])
+    assert result.exit_code != 0 and "找不到檔案" in result.output
+
+
+def test_db_migrate_and_status(cli_db):
+    assert runner.invoke(app, ["db", "migrate"]).exit_code == 0
+    status = runner.invoke(app, ["db", "status"])
+    assert status.exit_code == 0 and "PostGIS" in status.output
+
+
+def test_users_create_validates(cli_db):
+    bad_role = runner.invoke(
+        app, ["users", "create", "x", "--role", "wizard", "--password", "long-enough"]
+    )
+    assert bad_role.exit_code != 0 and "未知的角色" in bad_role.output
+    ok = runner.invoke(
+        app, ["users", "create", "boss", "--role", "leader", "--password", "long-enough"]
+    )
+    assert ok.exit_code == 0, ok.output
+    again = runner.invoke(
+        app, ["users", "create", "boss", "--role", "leader", "--password", "long-enough"]
+    )
+    assert again.exit_code != 0 and "已存在" in again.output
+    with Session(cli_db) as s:
+        boss = s.scalar(text("SELECT role::text FROM users WHERE username = 'boss'"))
+    assert boss == "leader"
+
+
+def test_import_precincts_csv(cli_db, tmp_path):
+    runner.invoke(app, ["import", "boundaries", str(_villages_file(tmp_path))])
+    csv_path = tmp_path / "precincts.csv"
+    csv_path.write_text("precinct,TOWNCODE\n甲分局,65000010\n乙分局,65001010\n", encoding="utf-8")
+    result = runner.invoke(app, ["import", "precincts", str(csv_path)])
+    assert result.exit_code == 0, result.output
+    assert "6 個村里" in result.output
+    bad = tmp_path / "bad.csv"
+    bad.write_text("precinct,VILLCODE\n甲分局,99999999999\n", encoding="utf-8")
+    result = runner.invoke(app, ["import", "precincts", str(bad)])
+    assert result.exit_code != 0 and "99999999999" in result.output
+
+
+def test_db_status_does_not_print_the_password(cli_db):
+    password = cli_db.url.password
+    result = runner.invoke(app, ["db", "status"])
+    assert result.exit_code == 0
+    assert password not in result.output

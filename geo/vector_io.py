@@ -102,6 +102,12 @@ def _shapefile_encoding_from_dir(shp: Path) -> str | None:
     return _dbf_encoding(dbf.read_bytes())
 
 
+def _vsizip(archive: Path, member: str) -> str:
+    # The braces let GDAL open an archive whatever its name ends with; without them only
+    # .zip/.kmz names work, and zips recognised by content (downloads, uploads) would not.
+    return f"/vsizip/{{{archive}}}/{member}"
+
+
 def _resolve_zip(p: Path) -> Source:
     try:
         zf = zipfile.ZipFile(p)
@@ -129,7 +135,7 @@ def _resolve_zip(p: Path) -> Source:
                 encoding = None
             else:
                 encoding = _dbf_encoding(zf.read(lower[(stem + ".dbf").lower()]))
-            return Source(f"/vsizip/{p}/{shp}", encoding, f"{p.name}/{shp}")
+            return Source(_vsizip(p, shp), encoding, f"{p.name}/{shp}")
         others = sorted(
             n
             for n in names
@@ -139,7 +145,7 @@ def _resolve_zip(p: Path) -> Source:
             raise ImportEmpty(
                 "壓縮檔中找不到可匯入的圖層檔案。", detail=f"{p}: no vector file inside"
             )
-        return Source(f"/vsizip/{p}/{others[0]}", None, f"{p.name}/{others[0]}")
+        return Source(_vsizip(p, others[0]), None, f"{p.name}/{others[0]}")
 
 
 def list_layers(source: Source) -> list[str]:
@@ -152,13 +158,18 @@ def list_layers(source: Source) -> list[str]:
 
 
 def layer_fields(source: Source, layer: str) -> list[str]:
+    return layer_info(source, layer)[0]
+
+
+def layer_info(source: Source, layer: str) -> tuple[list[str], int]:
+    """Field names and feature count of ``layer`` (-1 when the driver cannot count cheaply)."""
     try:
         info = pyogrio.read_info(source.gdal_path, layer=layer, encoding=source.encoding)
     except Exception as exc:  # see list_layers
         raise ImportFileError(
             "無法讀取檔案：格式不正確或檔案已損毀。", detail=f"{source.description}: {exc}"
         ) from exc
-    return [str(f) for f in info["fields"]]
+    return [str(f) for f in info["fields"]], int(info.get("features", -1))
 
 
 def read(
@@ -190,8 +201,11 @@ def read(
     chosen = layer
     missing: list[str] = []
     if chosen is None:
+        infos = {name: layer_info(source, name) for name in layers}
+        if all(count == 0 for _, count in infos.values()):
+            raise ImportEmpty("檔案中沒有任何圖徵。", detail=f"{source.description}: 0 features")
         for name in layers:
-            fields = {f.upper() for f in layer_fields(source, name)}
+            fields = {f.upper() for f in infos[name][0]}
             missing = [c for c in required if c not in fields]
             if not missing:
                 chosen = name

@@ -71,7 +71,9 @@ def resolve(path: str | Path) -> Source:
     if p.is_dir():
         shps = _pick_shapefile(f.name for f in p.iterdir())
         others = sorted(
-            f.name for f in p.iterdir() if f.suffix.lower() in (".gpkg", ".geojson", ".json")
+            f.name
+            for f in p.iterdir()
+            if f.suffix.lower() in (".gpkg", ".geojson", ".json", ".topojson")
         )
         if shps:
             shp = p / shps[0]
@@ -119,6 +121,11 @@ def _resolve_zip(p: Path) -> Source:
         # truncated archives end here; a damaged deflate stream raises zlib.error
         except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as exc:
             raise ImportFileError("壓縮檔已損毀或不完整。", detail=f"{p}: {exc}") from exc
+        except (RuntimeError, NotImplementedError) as exc:  # encrypted, or Deflate64 and the like
+            raise ImportFileError(
+                "壓縮檔有密碼保護或使用不支援的壓縮方式，請解壓縮後重新壓成一般 ZIP 檔。",
+                detail=f"{p}: {exc}",
+            ) from exc
         if bad is not None:
             raise ImportFileError(f"壓縮檔中的「{bad}」已損毀。", detail=f"{p}: bad CRC in {bad}")
         names = zf.namelist()
@@ -238,6 +245,20 @@ def read(
         gdf = gdf.set_crs(crs, allow_override=True)
     elif gdf.crs is None:
         gdf = gdf.set_crs(guess_crs(gdf))
+    elif (
+        source.gdal_path.lower().endswith((".geojson", ".json"))
+        and gdf.crs.equals(CRS.from_epsg(4326))
+        and _inside(tuple(gdf.total_bounds), TAIWAN_TM2)
+    ):
+        # GeoJSON has no CRS of its own: GDAL reads it as WGS84 (RFC 7946), but older
+        # government GeoJSON carries TM2 metres. Numbers in the hundreds of thousands cannot
+        # be degrees, so this is unambiguous. Formats that declare a CRS are taken at their
+        # word (and refused when the coordinates contradict it).
+        log.warning(
+            "%s: declared lon/lat but coordinates are TM2 metres; using EPSG:3826",
+            source.description,
+        )
+        gdf = gdf.set_crs(3826, allow_override=True)
     return gdf, source
 
 

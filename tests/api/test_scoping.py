@@ -102,3 +102,34 @@ def test_paging_reports_number_matched(client, db):
     assert page["numberMatched"] == 3 and len(page["features"]) == 2
     page2 = client.get("/api/communities", params={"limit": 2, "offset": 2}, headers=h).json()
     assert len(page2["features"]) == 1
+
+
+def test_list_endpoints_use_a_fixed_number_of_queries(client, db, engine):
+    """Lists are one query (plus a count), whatever their length (STYLE rule 9)."""
+    from sqlalchemy import event
+
+    p = make_precinct(db)
+    make_user(db, role=Role.precinct, username="counter", precinct_id=p.id)
+    h = login(client, "counter")
+
+    def run(path):
+        statements = []
+
+        def count(conn, cursor, statement, *args):
+            if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK")):
+                statements.append(statement)
+
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            assert client.get(path, headers=h).status_code == 200
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+        return len(statements)
+
+    make_community(db, precinct=p)
+    one = {path: run(path) for path in ("/api/communities", "/api/villages", "/api/districts")}
+    for _ in range(5):
+        make_community(db, precinct=p)
+    for path, n in one.items():
+        assert run(path) == n, path
+    assert one["/api/communities"] <= 3  # user, count, page

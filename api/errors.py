@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from geo import errors as geo_errors
+from geo import layers as geo_layers
 from workflow import auth as wf_auth
 from workflow import states as wf_states
 
@@ -25,6 +26,8 @@ STATUS: list[tuple[type[geo_errors.SafemapError], int]] = [
     (geo_errors.NotAuthenticated, 401),
     (geo_errors.PermissionDenied, 403),
     (geo_errors.NotFound, 404),
+    (geo_layers.VersionConflict, 412),
+    (geo_layers.VersionRequired, 428),
     (wf_states.InvalidTransition, 409),
     (wf_states.QuotaExceeded, 409),
     (geo_errors.GeometryOutOfBounds, 422),

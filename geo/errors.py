@@ -76,3 +76,110 @@ class GeometryOutOfBounds(InvalidInput):
 class InvalidGeometry(InvalidInput):
     code = "geometry_invalid"
     message = "圖形無效。"
+
+
+class AnalysisInputError(InvalidInput):
+    """Input to a spatial analysis (hotspots, camera placement) that cannot be analysed."""
+
+    code = "analysis_input_invalid"
+    message = "分析的輸入資料有誤。"
+
+
+class EmptyAnalysisInput(AnalysisInputError):
+    code = "analysis_input_empty"
+    message = "分析的輸入資料是空的。"
+
+
+class MissingAttribute(AnalysisInputError):
+    code = "analysis_missing_attribute"
+    message = "輸入資料缺少必要的屬性欄位。"
+
+
+class NotPointGeometry(AnalysisInputError):
+    code = "analysis_not_point"
+    message = "輸入資料必須是點圖徵。"
+
+
+class InvalidParameter(AnalysisInputError):
+    code = "analysis_invalid_parameter"
+    message = "分析參數不正確。"
+
+
+# --------------------------------------------------------------------------- geometry checks
+# Raised by geo.validation and geo.layer_io; the subclasses of InvalidGeometry and
+# GeometryOutOfBounds share their HTTP status and differ only in code and message.
+class EmptyGeometry(InvalidGeometry):
+    code = "geometry_empty"
+    message = "圖形是空的，沒有任何座標。"
+
+
+class NonFiniteCoordinates(InvalidGeometry):
+    code = "geometry_not_finite"
+    message = "座標含有無效的數值（NaN 或無限大）。"
+
+
+class WrongGeometryType(InvalidGeometry):
+    code = "geometry_wrong_type"
+    message = "圖形類型不符合此圖層。"
+
+
+class SwappedCoordinates(GeometryOutOfBounds):
+    code = "geometry_swapped_coordinates"
+    message = "座標的經度與緯度（或 X 與 Y）似乎填反了。"
+
+
+class InputTooLarge(InvalidInput):
+    """Over a size limit of ``geo.validation.Limits``; the API may answer 413 for it."""
+
+    code = "input_too_large"
+    message = "上傳的資料太大。"
+
+
+class TooManyFeatures(InputTooLarge):
+    code = "input_too_many_features"
+    message = "圖徵數量超過上限。"
+
+
+class TooManyVertices(InputTooLarge):
+    code = "input_too_many_vertices"
+    message = "圖形的頂點數量超過上限。"
+
+
+class UnsupportedFormat(ImportFileError):
+    code = "import_unsupported_format"
+    message = "不支援的檔案格式。"
+
+
+class InvalidValue(InvalidInput):
+    """An attribute value of an imported row that cannot be used as it is."""
+
+    code = "value_invalid"
+    message = "欄位的值不正確。"
+
+
+class MissingValue(InvalidValue):
+    code = "value_missing"
+    message = "必填欄位沒有值。"
+
+
+class NotNumeric(InvalidValue):
+    code = "value_not_numeric"
+    message = "欄位的值必須是數字。"
+
+
+class ValueOutOfRange(InvalidValue):
+    code = "value_out_of_range"
+    message = "欄位的值超出允許範圍。"
+
+
+class UnmappedCategory(InvalidValue):
+    code = "category_unmapped"
+    message = "類別無法對應到系統的類別。"
+
+
+class ImportRowsRejected(InvalidInput):
+    """Some rows of an import cannot be placed; nothing was stored. ``context["problems"]``
+    lists them (``geo.layer_io.RowProblem``)."""
+
+    code = "import_rows_rejected"
+    message = "部分資料無法匯入，整批資料都沒有儲存。"

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Column,
+    Computed,
     Date,
     DateTime,
     Enum,
@@ -22,7 +23,9 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
+    Numeric,
     String,
     Table,
     Text,
@@ -66,6 +69,11 @@ def _enum(enum_cls, name: str) -> Enum:
 
 def _now() -> Mapped[dt.datetime]:
     return mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
+
+
+def _version() -> Mapped[int]:
+    # Optimistic-locking counter behind the ETag of every editable record.
+    return mapped_column(Integer, default=1, server_default=text("1"))
 
 
 def _geom(geometry_type: str, nullable: bool = False) -> Mapped[Any]:
@@ -298,7 +306,7 @@ class Application(Base):
     )
     plan: Mapped[dict] = mapped_column(JSONB, default=dict, comment="work items, schedule, budget")
     budget_total: Mapped[int] = mapped_column(Integer, default=0, comment="NT$")
-    version: Mapped[int] = mapped_column(Integer, default=1)
+    version: Mapped[int] = _version()
     is_demo: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     created_at: Mapped[dt.datetime] = _now()
     updated_at: Mapped[dt.datetime] = _now()
@@ -344,9 +352,16 @@ class Hazard(Base):
     status: Mapped[HazardStatus] = mapped_column(_enum(HazardStatus, "hazard_status"))
     agency: Mapped[str | None] = mapped_column(String(64), comment="responsible agency")
     geom = _geom("GEOMETRY")
-    version: Mapped[int] = mapped_column(Integer, default=1)
+    version: Mapped[int] = _version()
     is_demo: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    meeting_id: Mapped[int | None] = mapped_column(
+        ForeignKey("safety_meetings.id", ondelete="SET NULL"), index=True
+    )
+    title: Mapped[str | None] = mapped_column(String(128))
+    dismissed_reason: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     reported_at: Mapped[dt.datetime] = _now()
+    assigned_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     fixed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[dt.datetime] = _now()
 
@@ -375,7 +390,20 @@ class Camera(Base):
     fov_deg: Mapped[float] = mapped_column(Float)
     range_m: Mapped[float] = mapped_column(Float)
     height_m: Mapped[float | None] = mapped_column(Float)
-    version: Mapped[int] = mapped_column(Integer, default=1)
+    # The view sector is derived in the database (safemap_camera_sector, migration 0002), so
+    # every writer - API, import, SQL - gets the same polygon.
+    sector = mapped_column(
+        Geometry("POLYGON", srid=STORAGE_SRID, spatial_index=True),
+        Computed("safemap_camera_sector(geom, bearing_deg, fov_deg, range_m)", persisted=True),
+    )
+    application_id: Mapped[int | None] = mapped_column(
+        ForeignKey("applications.id", ondelete="SET NULL"), index=True
+    )
+    name: Mapped[str | None] = mapped_column(String(128))
+    note: Mapped[str | None] = mapped_column(Text)
+    installed_at: Mapped[dt.date | None] = mapped_column(Date)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    version: Mapped[int] = _version()
     is_demo: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     updated_at: Mapped[dt.datetime] = _now()
 
@@ -398,6 +426,8 @@ class Incident(Base):
     geom = _geom("POINT")
     precision_m: Mapped[float] = mapped_column(Float, default=10)
     precinct_id: Mapped[int | None] = mapped_column(ForeignKey("precincts.id"), index=True)
+    source: Mapped[str | None] = mapped_column(String(64), comment="where the record came from")
+    version: Mapped[int] = _version()
     is_demo: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
 
 
@@ -411,7 +441,12 @@ class PatrolBlock(Base):
     name: Mapped[str] = mapped_column(String(64))
     risk: Mapped[float] = mapped_column(Float, default=0)
     geom = _geom("POLYGON")
+    source: Mapped[str] = mapped_column(
+        String(16), default="hand", server_default="hand", comment="grid, street, census or hand"
+    )
+    version: Mapped[int] = _version()
     is_demo: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    updated_at: Mapped[dt.datetime] = _now()
 
 
 class Adopter(Base):
@@ -427,7 +462,12 @@ class Adopter(Base):
     hours: Mapped[str | None] = mapped_column(String(64), comment="adopted hours, e.g. 18:00-24:00")
     term_start: Mapped[dt.date | None] = mapped_column(Date)
     term_end: Mapped[dt.date | None] = mapped_column(Date)
+    contact_name: Mapped[str | None] = mapped_column(String(64))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    version: Mapped[int] = _version()
     is_demo: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+
+    __table_args__ = (CheckConstraint("guards >= 0", name="guards_non_negative"),)
 
 
 block_adoptions = Table(
@@ -436,6 +476,151 @@ block_adoptions = Table(
     Column("block_id", ForeignKey("patrol_blocks.id", ondelete="CASCADE"), primary_key=True),
     Column("adopter_id", ForeignKey("adopters.id", ondelete="CASCADE"), primary_key=True),
 )
+
+
+class PatrolRoute(Base):
+    """A watch team's patrol route (守望相助隊巡守路線). ``geom``: (Multi)LineString, EPSG:3826.
+
+    ``schedule`` holds the patrol times, e.g. ``{"days": [1, 3, 5], "start": "20:00",
+    "end": "23:00"}`` (ISO weekdays, local time)."""
+
+    __tablename__ = "patrol_routes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id"), index=True)
+    team_name: Mapped[str] = mapped_column(String(128))
+    name: Mapped[str | None] = mapped_column(String(128))
+    schedule: Mapped[dict] = mapped_column(JSONB, default=dict)
+    geom = _geom("GEOMETRY")
+    version: Mapped[int] = _version()
+    is_demo: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    updated_at: Mapped[dt.datetime] = _now()
+
+    __table_args__ = (
+        CheckConstraint(
+            "GeometryType(geom) IN ('LINESTRING', 'MULTILINESTRING')", name="geom_kind"
+        ),
+    )
+
+
+class SafetyMeeting(Base):
+    """A community safety meeting (社區治安會議). ``geom``: its place (Point, EPSG:3826), if drawn."""
+
+    __tablename__ = "safety_meetings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id"), index=True)
+    held_on: Mapped[dt.date] = mapped_column(Date, index=True)
+    place: Mapped[str] = mapped_column(String(128))
+    attendees: Mapped[int] = mapped_column(Integer, default=0)
+    attendee_names: Mapped[str | None] = mapped_column(Text)
+    minutes: Mapped[str] = mapped_column(Text, default="")
+    geom = _geom("POINT", nullable=True)
+    version: Mapped[int] = _version()
+    is_demo: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    updated_at: Mapped[dt.datetime] = _now()
+
+    __table_args__ = (CheckConstraint("attendees >= 0", name="attendees_non_negative"),)
+
+
+AUDIT_PARAMETERS = (
+    "lighting",
+    "openness",
+    "visibility",
+    "people",
+    "security",
+    "walk_path",
+    "transport",
+    "gender_usage",
+    "feeling",
+)
+
+
+class SafetyAudit(Base):
+    """A women's-safety walk audit of a street segment or area. ``geom``: line or polygon, EPSG:3826.
+
+    Each of the nine parameters is scored 0-3; ``score`` is 1 + 9 x (sum / 27), i.e. 1-10,
+    computed by the database. A re-audit after fixes points at the audit it repeats.
+    """
+
+    __tablename__ = "safety_audits"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id"), index=True)
+    place_name: Mapped[str] = mapped_column(String(128))
+    period: Mapped[TimeOfDay] = mapped_column(_enum(TimeOfDay, "time_of_day"))
+    audited_on: Mapped[dt.date] = mapped_column(Date)
+    auditors: Mapped[str | None] = mapped_column(Text)
+    lighting: Mapped[int] = mapped_column(Integer)
+    openness: Mapped[int] = mapped_column(Integer)
+    visibility: Mapped[int] = mapped_column(Integer)
+    people: Mapped[int] = mapped_column(Integer)
+    security: Mapped[int] = mapped_column(Integer)
+    walk_path: Mapped[int] = mapped_column(Integer)
+    transport: Mapped[int] = mapped_column(Integer)
+    gender_usage: Mapped[int] = mapped_column(Integer)
+    feeling: Mapped[int] = mapped_column(Integer)
+    score: Mapped[float] = mapped_column(
+        Numeric(4, 1),
+        Computed(
+            "round(1 + 9 * (lighting + openness + visibility + people + security + walk_path"
+            " + transport + gender_usage + feeling)::numeric / 27, 1)",
+            persisted=True,
+        ),
+    )
+    follow_up_of: Mapped[int | None] = mapped_column(
+        ForeignKey("safety_audits.id", ondelete="SET NULL"), index=True
+    )
+    notes: Mapped[str] = mapped_column(Text, default="")
+    geom = _geom("GEOMETRY")
+    version: Mapped[int] = _version()
+    is_demo: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    updated_at: Mapped[dt.datetime] = _now()
+
+    __table_args__ = (
+        *(CheckConstraint(f"{p} BETWEEN 0 AND 3", name=f"{p}_range") for p in AUDIT_PARAMETERS),
+        CheckConstraint("period IN ('day', 'night')", name="period_day_or_night"),
+        CheckConstraint(
+            "GeometryType(geom) IN ('LINESTRING', 'MULTILINESTRING', 'POLYGON', 'MULTIPOLYGON')",
+            name="geom_kind",
+        ),
+    )
+
+
+class HazardPhoto(Base):
+    """A photo of a hazard, kept in the database so it is saved or dropped with its record."""
+
+    __tablename__ = "hazard_photos"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hazard_id: Mapped[int] = mapped_column(ForeignKey("hazards.id", ondelete="CASCADE"), index=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(64))
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    caption: Mapped[str | None] = mapped_column(String(255))
+    uploaded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    uploaded_at: Mapped[dt.datetime] = _now()
+
+
+class LayerHistory(Base):
+    """Who changed which layer record, when, from what to what; written by a trigger on each
+    layer table (migration 0002) so no writer can skip it. ``old``/``new`` hold the row as
+    JSON (geometry as GeoJSON in EPSG:3826)."""
+
+    __tablename__ = "layer_history"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    layer: Mapped[str] = mapped_column(String(32))
+    record_id: Mapped[int] = mapped_column(BigInteger)
+    action: Mapped[str] = mapped_column(String(8))
+    version: Mapped[int | None] = mapped_column(Integer)
+    actor_id: Mapped[int | None] = mapped_column(Integer)
+    at: Mapped[dt.datetime] = _now()
+    old: Mapped[dict | None] = mapped_column(JSONB)
+    new: Mapped[dict | None] = mapped_column(JSONB)
+
+    __table_args__ = (Index("ix_layer_history_layer_record", "layer", "record_id"),)
 
 
 # --------------------------------------------------------------------------- audit

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Numeric, Select, Text, cast, func, literal_column, select, text
+import json
+from dataclasses import dataclass
+
+from sqlalchemy import JSON, Numeric, Select, Text, cast, func, literal, null, select, text
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session
 
@@ -22,18 +25,62 @@ COORD_DECIMALS = 6  # ~0.1 m in lon/lat: finer than any boundary we hold
 def feature_collection(session: Session, stmt: Select, *, decimals: int = COORD_DECIMALS) -> str:
     """Run ``stmt`` and return an RFC 7946 FeatureCollection as JSON text built in PostGIS.
 
-    ``stmt`` labels its geometry column ``geom`` (already in EPSG:4326); every other column
-    becomes a property. Features keep the statement's order.
+    ``stmt`` labels its geometry column ``geom`` (already in EPSG:4326) and may have an ``id``
+    column, which becomes the feature's ``id`` (and stays among the properties); every other
+    column becomes a property. Features keep the statement's order.
     """
+    return session.execute(feature_collection_query(stmt, decimals=decimals)).scalar_one()
+
+
+def feature_collection_query(stmt: Select, *, decimals: int = COORD_DECIMALS) -> Select:
+    """The SELECT behind :func:`feature_collection` (one row, one text column)."""
     sub = stmt.subquery("t")
-    feature = cast(func.ST_AsGeoJSON(literal_column("t"), "geom", decimals), JSON)
+    props = []
+    for col in sub.c:
+        if col.name != "geom":
+            props.extend([literal(col.name), col])
+    feature = func.json_build_object(
+        "type",
+        "Feature",
+        "id",
+        sub.c.id if "id" in sub.c else null(),
+        "geometry",
+        cast(func.ST_AsGeoJSON(sub.c.geom, decimals), JSON),
+        "properties",
+        func.json_build_object(*props),
+    )
     collection = func.json_build_object(
         "type",
         "FeatureCollection",
         "features",
         func.coalesce(func.json_agg(feature), text("'[]'::json")),
     )
-    return session.execute(select(cast(collection, Text)).select_from(sub)).scalar_one()
+    return select(cast(collection, Text)).select_from(sub)
+
+
+@dataclass
+class Page:
+    """One page of a list: the FeatureCollection PostGIS built, and its counts."""
+
+    body: str
+    matched: int
+    returned: int
+
+    def with_members(self, **members) -> str:
+        """The collection with extra top-level members (counts, links) spliced in front,
+        without parsing the features again."""
+        head = json.dumps(
+            {"numberMatched": self.matched, "numberReturned": self.returned, **members},
+            ensure_ascii=False,
+        )
+        return "{" + head[1:-1] + "," + self.body[1:]
+
+
+def page(session: Session, stmt: Select, count_stmt: Select, limit: int, offset: int) -> Page:
+    """Run a list statement (paged here) and its count."""
+    matched = session.scalar(count_stmt) or 0
+    body = feature_collection(session, stmt.limit(limit).offset(offset))
+    return Page(body, matched, max(0, min(limit, matched - offset)))
 
 
 def web_geom(geom, simplify_m: float | None = None):

@@ -32,13 +32,8 @@ def list_communities_geojson(
         total_stmt = total_stmt.join(District, District.id == Community.district_id).where(
             District.code == district_code
         )
-    total = session.scalar(total_stmt)
-    body = queries.feature_collection(session, stmt.limit(limit).offset(offset))
-    # Splice the paging members into the collection PostGIS built, without re-parsing features.
-    page = json.dumps(
-        {"numberMatched": total, "limit": limit, "offset": offset}, ensure_ascii=False
-    )
-    return "{" + page[1:-1] + "," + body[1:]
+    result = queries.page(session, stmt, total_stmt, limit, offset)
+    return result.with_members(limit=limit, offset=offset)
 
 
 def community_feature(session: Session, actor: Actor, community_id: int) -> str:

@@ -37,6 +37,7 @@ from geo.enums import (
 )
 from geo.errors import SafemapError
 from geo.models import (
+    AUDIT_PARAMETERS,
     STORAGE_SRID,
     Adopter,
     Application,
@@ -48,9 +49,12 @@ from geo.models import (
     Incident,
     Organisation,
     PatrolBlock,
+    PatrolRoute,
     PoliceStation,
     Precinct,
     ProgramYear,
+    SafetyAudit,
+    SafetyMeeting,
     User,
     Village,
     block_adoptions,
@@ -196,14 +200,19 @@ def load(session: Session, *, progress: Progress = lambda step, frac: None) -> d
     progress("示範帳號", 0.4)
     users = _accounts(session, communities)
     counts["users"] = len(users)
+    progress("治安會議", 0.42)
+    meetings = _meetings(session, rng, communities)
+    counts["safety_meetings"] = sum(len(m) for m in meetings.values())
     progress("安全檢測地圖", 0.45)
-    counts["hazards"] = _hazards(session, rng, communities)
+    counts["hazards"] = _hazards(session, rng, communities, meetings)
     progress("監視器", 0.55)
     counts["cameras"] = _cameras(session, rng, communities)
     progress("案件（分析用）", 0.65)
     counts["incidents"] = _incidents(session, rng, communities)
     progress("治安區塊與認養", 0.8)
     counts["patrol_blocks"], counts["adopters"] = _blocks(session, rng, communities)
+    counts["patrol_routes"] = _routes(session, rng, communities)
+    counts["safety_audits"] = _audits(session, rng, communities)
     progress("年度申請案", 0.9)
     counts["applications"] = _applications(session, rng, communities, users)
     session.add(AuditLog(action="demo_loaded", entity="demo", detail=counts))
@@ -419,7 +428,94 @@ def _random_points(session: Session, geom, n: int, seed: int) -> list[tuple[floa
     ]
 
 
-def _hazards(session: Session, rng: random.Random, communities: list[Community]) -> int:
+def _meetings(
+    session: Session, rng: random.Random, communities: list[Community]
+) -> dict[int, list[int]]:
+    """Two or three safety meetings per community this year; hazards are raised at them."""
+    out: dict[int, list[int]] = {}
+    for c in communities:
+        ids = []
+        for month in sorted(rng.sample(range(2, 11), k=rng.randint(2, 3))):
+            ((x, y),) = _random_points(session, c.geom, 1, rng.randint(1, 10**6))
+            meeting = SafetyMeeting(
+                community_id=c.id,
+                held_on=dt.date(CURRENT_YEAR, month, rng.randint(1, 28)),
+                place=rng.choice(
+                    ("社區活動中心", "里民活動中心", "社區發展協會會議室", "廟口廣場")
+                ),
+                attendees=rng.randint(12, 45),
+                minutes=f"討論社區安全檢測結果、巡守排班與監視器建議位置。{DEMO_LABEL}",
+                geom=from_shape(Point(x, y), srid=STORAGE_SRID),
+                is_demo=True,
+            )
+            session.add(meeting)
+            session.flush()
+            ids.append(meeting.id)
+        out[c.id] = ids
+    return out
+
+
+def _routes(session: Session, rng: random.Random, communities: list[Community]) -> int:
+    n = 0
+    for c in communities:
+        for k in range(rng.randint(1, 2)):
+            points = _random_points(session, c.geom, rng.randint(4, 6), rng.randint(1, 10**6))
+            points.sort(key=lambda p: (p[0] + p[1]) if k else p[0])
+            session.add(
+                PatrolRoute(
+                    community_id=c.id,
+                    team_name=f"{c.name.removesuffix(DEMO_LABEL)}守望相助隊{DEMO_LABEL}",
+                    name=f"第 {k + 1} 巡守路線",
+                    schedule={
+                        "days": sorted(rng.sample(range(1, 8), k=3)),
+                        "start": "20:00",
+                        "end": "23:00",
+                    },
+                    geom=from_shape(LineString(points), srid=STORAGE_SRID),
+                    is_demo=True,
+                )
+            )
+            n += 1
+    session.flush()
+    return n
+
+
+def _audits(session: Session, rng: random.Random, communities: list[Community]) -> int:
+    """A day and a night walk audit of one street per community (night usually scores lower)."""
+    n = 0
+    for c in communities:
+        ((x, y),) = _random_points(session, c.geom, 1, rng.randint(1, 10**6))
+        angle = rng.uniform(0, math.pi)
+        line = LineString([(x, y), (x + 150 * math.cos(angle), y + 150 * math.sin(angle))])
+        for period, bias in (("day", 1), ("night", -1)):
+            scores = {
+                p: max(0, min(3, rng.randint(1, 3) + (0 if bias > 0 else -rng.randint(0, 1))))
+                for p in AUDIT_PARAMETERS
+            }
+            session.add(
+                SafetyAudit(
+                    community_id=c.id,
+                    place_name=f"{c.name.removesuffix(DEMO_LABEL)}主要巷道",
+                    period=period,
+                    audited_on=dt.date(CURRENT_YEAR, 9, rng.randint(1, 28)),
+                    auditors="社區志工 3 人、派出所員警 1 人",
+                    notes=DEMO_LABEL,
+                    geom=from_shape(line, srid=STORAGE_SRID),
+                    is_demo=True,
+                    **scores,
+                )
+            )
+            n += 1
+    session.flush()
+    return n
+
+
+def _hazards(
+    session: Session,
+    rng: random.Random,
+    communities: list[Community],
+    meetings: dict[int, list[int]],
+) -> int:
     rows = []
     now = dt.datetime(CURRENT_YEAR, 11, 1, tzinfo=dt.UTC)
     for c in communities:
@@ -454,6 +550,13 @@ def _hazards(session: Session, rng: random.Random, communities: list[Community])
                     "reported_at": reported,
                     "fixed_at": reported + dt.timedelta(days=rng.randint(5, 60))
                     if status is HazardStatus.fixed
+                    else None,
+                    "assigned_at": reported + dt.timedelta(days=rng.randint(1, 5))
+                    if status is not HazardStatus.open
+                    else None,
+                    "meeting_id": rng.choice(meetings[c.id]) if meetings.get(c.id) else None,
+                    "dismissed_reason": "經查為私人土地，已請所有人自行改善。"
+                    if status is HazardStatus.dismissed
                     else None,
                 }
             )

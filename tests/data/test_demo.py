@@ -22,8 +22,11 @@ from geo.models import (
     Hazard,
     Incident,
     PatrolBlock,
+    PatrolRoute,
     PoliceStation,
     Precinct,
+    SafetyAudit,
+    SafetyMeeting,
     User,
     Village,
     precinct_villages,
@@ -117,8 +120,23 @@ def test_communities_are_labelled_and_spread(demo):
 
 
 def test_layers_are_present_and_inside_their_communities(demo):
-    for model in (Hazard, Camera, Incident, PatrolBlock):
+    for model in (Hazard, Camera, Incident, PatrolBlock, PatrolRoute, SafetyMeeting, SafetyAudit):
         assert count(demo, model) > 0, model
+    mismatched = demo.scalar(
+        text(
+            "SELECT count(*) FROM hazards h JOIN safety_meetings m ON m.id = h.meeting_id "
+            "WHERE m.community_id <> h.community_id"
+        )
+    )
+    assert mismatched == 0
+    # every community has a day and a night audit of the same street
+    pairs = demo.scalar(
+        text(
+            "SELECT count(*) FROM safety_audits d JOIN safety_audits n ON n.community_id = d.community_id "
+            "AND d.period = 'day' AND n.period = 'night' AND ST_Equals(d.geom, n.geom)"
+        )
+    )
+    assert pairs == count(demo, Community)
     outside = demo.scalar(
         text(
             "SELECT count(*) FROM hazards h JOIN communities c ON c.id = h.community_id "

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from geo.db import make_engine, make_sessionmaker
 
 from . import errors
-from .routes import auth, boundaries, communities, health, layers, ogc
+from .routes import auth, boundaries, communities, extras, health, layers, ogc, transfer
 from .settings import AppSettings
 
 log = logging.getLogger(__name__)
@@ -46,6 +46,8 @@ def create_app(settings: AppSettings | None = None) -> FastAPI:
     app.include_router(communities.router, prefix="/api")
     app.include_router(ogc.router)
     app.include_router(ogc.tiles_router)
+    app.include_router(extras.router, prefix="/api")
+    app.include_router(transfer.router, prefix="/api")
     for router in layers.routers:
         app.include_router(router, prefix="/api")
     return app

@@ -30,6 +30,8 @@ STATUS: list[tuple[type[geo_errors.SafemapError], int]] = [
     (geo_layers.VersionRequired, 428),
     (wf_states.InvalidTransition, 409),
     (wf_states.QuotaExceeded, 409),
+    (geo_errors.ImportRowsRejected, 422),
+    (geo_errors.InputTooLarge, 413),
     (geo_errors.GeometryOutOfBounds, 422),
     (geo_errors.InvalidGeometry, 422),
     (geo_errors.InvalidInput, 400),
@@ -60,7 +62,23 @@ async def _domain_error(request: Request, exc: geo_errors.SafemapError) -> JSONR
     else:
         log.info("%s %s -> %s %s", request.method, request.url.path, status, exc.detail or exc.code)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return JSONResponse(error_body(exc.code, exc.message), status_code=status, headers=headers)
+    extra = {}
+    if exc.context.get("problems"):
+        # Which rows of an import could not be placed, and why: the user fixes them all at once.
+        extra["problems"] = [
+            {
+                "row": p.row,
+                "layer": p.layer,
+                "where": p.where_zh,
+                "reason": p.reason_zh,
+                "code": p.code,
+                "field": p.field,
+            }
+            for p in exc.context["problems"]
+        ]
+    return JSONResponse(
+        error_body(exc.code, exc.message, **extra), status_code=status, headers=headers
+    )
 
 
 async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:

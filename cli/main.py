@@ -30,10 +30,12 @@ db_app = typer.Typer(help="資料庫：遷移結構、查看狀態、管理內�
 import_app = typer.Typer(help="匯入官方資料（村里界、分局轄區、派出所）。", no_args_is_help=True)
 demo_app = typer.Typer(help="示範資料：載入與列出示範帳號。", no_args_is_help=True)
 users_app = typer.Typer(help="使用者帳號管理。", no_args_is_help=True)
+export_app = typer.Typer(help="匯出圖資（GeoPackage、KML、KMZ）。", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(import_app, name="import")
 app.add_typer(demo_app, name="demo")
 app.add_typer(users_app, name="users")
+app.add_typer(export_app, name="export")
 
 console = Console()
 err = Console(stderr=True)
@@ -232,6 +234,116 @@ def import_stations(
     with transaction(_sessionmaker()) as session:
         created, updated = run(session, rows)
     console.print(f"派出所已匯入：新增 {created}，更新 {updated}。")
+
+
+def _cli_actor(session, username: str | None):
+    """The account a CLI job acts as: ``--user`` or, by default, a system administrator."""
+    from sqlalchemy import select
+
+    from geo.enums import Role
+    from geo.errors import InvalidInput
+    from geo.models import User
+    from workflow.access import Actor
+
+    if username is None:
+        return Actor(user_id=None, role=Role.admin)
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise InvalidInput(f"找不到帳號：{username}", detail=username)
+    return Actor.from_user(user)
+
+
+@import_app.command("layer")
+@handle_errors
+def import_layer(
+    path: Annotated[
+        Path,
+        typer.Argument(
+            help="圖層檔案：GeoJSON、KML/KMZ（Google 我的地圖）、Shapefile .zip、GeoPackage、CSV"
+        ),
+    ],
+    kind: Annotated[
+        str,
+        typer.Option(
+            help="圖層：hazards、cameras、incidents、patrol_blocks、patrol_routes、safety_meetings、safety_audits"
+        ),
+    ] = "hazards",
+    community: Annotated[int | None, typer.Option(help="匯入到哪個社區（社區編號）")] = None,
+    map_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--map", help="類別對照「來源=代碼」，可重複，例如 --map 路燈壞了=poor_lighting"
+        ),
+    ] = None,
+    default_category: Annotated[
+        str | None, typer.Option(help="無法對照時的類別，例如 other")
+    ] = None,
+    layer: Annotated[
+        str | None, typer.Option(help="只讀這個圖層（KML 資料夾、GeoPackage 表格）")
+    ] = None,
+    crs: Annotated[
+        str | None, typer.Option(help="檔案未宣告座標系統時指定，例如 EPSG:3828")
+    ] = None,
+    user: Annotated[str | None, typer.Option(help="以此帳號的身分匯入（預設為系統管理者）")] = None,
+    dry_run: Annotated[bool, typer.Option(help="只檢查不儲存")] = False,
+) -> None:
+    """匯入圖層檔案到社區（全部成功才儲存；列出無法匯入的資料列與原因）。"""
+    from geo.db import transaction
+    from geo.errors import ImportRowsRejected, InvalidInput
+    from workflow.transfer import import_layer as run
+
+    mapping = {}
+    for item in map_ or []:
+        source, sep, target = item.partition("=")
+        if not sep or not source or not target:
+            raise InvalidInput(f"類別對照格式應為「來源=代碼」：{item}", detail=item)
+        mapping[source] = target
+    try:
+        with _progress() as progress:
+            progress.add_task(f"匯入 {path.name}", total=None)
+            with transaction(_sessionmaker()) as session:
+                result = run(
+                    session,
+                    _cli_actor(session, user),
+                    kind,
+                    path,
+                    community_id=community,
+                    category_mapping=mapping or None,
+                    default_category=default_category,
+                    layer=layer,
+                    crs=crs,
+                    dry_run=dry_run,
+                )
+    except ImportRowsRejected as exc:
+        table = Table(title="無法匯入的資料列（整批未儲存）")
+        table.add_column("位置")
+        table.add_column("原因")
+        for p in exc.context.get("problems", [])[:200]:
+            table.add_row(p.where_zh, p.reason_zh)
+        err.print(table)
+        raise
+    verb = "可匯入" if dry_run else "已匯入"
+    console.print(f"{verb} {result['would_import']} 筆（{result['source']}）。")
+    for r in result["repairs"][:50]:
+        console.print(f"[yellow]已修正[/]：{r['layer'] or ''} 第 {r['row']} 筆：{r['note_zh']}")
+
+
+@export_app.command("community")
+@handle_errors
+def export_community(
+    community_id: Annotated[int, typer.Argument(help="社區編號")],
+    out: Annotated[Path, typer.Option(help="輸出檔案")],
+    format: Annotated[str, typer.Option(help="gpkg、kml 或 kmz（預設依副檔名）")] = "",
+    user: Annotated[str | None, typer.Option(help="以此帳號的權限匯出（預設為系統管理者）")] = None,
+) -> None:
+    """匯出社區的整份安全檢測地圖（問題點、會議、稽核、區塊、巡守路線、監視器）。"""
+    from workflow.transfer import export_community as run
+
+    fmt = format or out.suffix.lstrip(".").lower() or "gpkg"
+    with _sessionmaker()() as session:
+        data, _, _ = run(session, _cli_actor(session, user), community_id, fmt)
+    out.write_bytes(data)
+    console.print(f"已匯出 {out}（{len(data):,} bytes）。")
 
 
 # --------------------------------------------------------------------------- demo

@@ -395,6 +395,8 @@ def _crs(value: CRS | str | int) -> CRS:
         ) from exc
 
 
+# Cached per CRS pair; pyproj's Transformer is thread-safe since 3.1, so the API's worker
+# threads may share one.
 @functools.lru_cache(maxsize=32)
 def _transformer(source: CRS, target: CRS) -> Transformer:
     # allow_ballpark=False: a CRS pair PROJ can only relate by a ballpark guess (hundreds of

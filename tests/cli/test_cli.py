@@ -168,3 +168,70 @@ def test_db_status_does_not_print_the_password(cli_db):
     result = runner.invoke(app, ["db", "status"])
     assert result.exit_code == 0
     assert password not in result.output
+
+
+def test_import_layer_and_export_community(cli_db, tmp_path):
+    from geo.enums import Role
+    from tests.factories import make_community, make_precinct, make_user
+    from tests.geo import layer_inputs as li
+
+    with Session(cli_db) as s, s.begin():
+        community = make_community(s, precinct=make_precinct(s))
+        make_user(
+            s, role=Role.community, username="cli-org", organisation_id=community.organisation_id
+        )
+        cid = community.id
+    kml = tmp_path / "我的地圖.kml"
+    kml.write_text(li.my_maps_kml(), encoding="utf-8")
+    dry = runner.invoke(
+        app,
+        [
+            "import",
+            "layer",
+            str(kml),
+            "--community",
+            str(cid),
+            "--default-category",
+            "other",
+            "--dry-run",
+        ],
+    )
+    assert dry.exit_code == 0, dry.output
+    assert "可匯入" in dry.output
+    ok = runner.invoke(
+        app,
+        [
+            "import",
+            "layer",
+            str(kml),
+            "--community",
+            str(cid),
+            "--default-category",
+            "other",
+            "--user",
+            "cli-org",
+        ],
+    )
+    assert ok.exit_code == 0, ok.output
+    with Session(cli_db) as s:
+        n = s.scalar(text("SELECT count(*) FROM hazards WHERE community_id = :c"), {"c": cid})
+    assert n >= 5
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(li.swapped_csv())
+    rejected = runner.invoke(app, ["import", "layer", str(bad), "--community", str(cid)])
+    assert rejected.exit_code == 1
+    assert "整批" in rejected.output
+    with Session(cli_db) as s:
+        assert (
+            s.scalar(text("SELECT count(*) FROM hazards WHERE community_id = :c"), {"c": cid}) == n
+        )
+    out = tmp_path / "map.gpkg"
+    exported = runner.invoke(app, ["export", "community", str(cid), "--out", str(out)])
+    assert exported.exit_code == 0, exported.output
+    assert gpd.read_file(out, layer="hazards").shape[0] == n
+    assert (
+        runner.invoke(
+            app, ["import", "layer", str(kml), "--community", str(cid), "--map", "broken"]
+        ).exit_code
+        == 1
+    )

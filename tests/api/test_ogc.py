@@ -4,11 +4,12 @@ driver reading a live server."""
 from __future__ import annotations
 
 import math
-import socket
 import os
+import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import httpx
 import pyogrio
@@ -143,7 +144,7 @@ def live_server(db_settings, tmp_path_factory):
             time.sleep(0.2)
     else:
         proc.kill()
-        pytest.fail(f"server did not start: {open(log.name).read()}")
+        pytest.fail(f"server did not start: {Path(log.name).read_text()}")
     yield base, community_id
     proc.terminate()
     proc.wait(timeout=10)

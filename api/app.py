@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from geo.db import make_engine, make_sessionmaker
 
 from . import errors
+from .limits import BodyLimit
 from .routes import auth, boundaries, communities, extras, health, layers, ogc, transfer
 from .settings import AppSettings
 
@@ -40,6 +41,7 @@ def create_app(settings: AppSettings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.sessionmaker = None
     errors.install(app)
+    app.add_middleware(BodyLimit)
     app.include_router(health.router)
     app.include_router(auth.router, prefix="/api")
     app.include_router(boundaries.router, prefix="/api")

@@ -98,3 +98,17 @@ def shared_data() -> Path:
     if not SHARED_DATA.exists():
         pytest.skip("../shared/data is not present on this machine")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session", autouse=True)
+def fast_password_hashing():
+    """argon2id with test-sized cost: the same algorithm and code path, a fraction of the
+    time (production keeps argon2-cffi's recommended parameters)."""
+    from argon2 import PasswordHasher
+
+    from workflow import auth
+
+    original = auth._hasher
+    auth._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    yield
+    auth._hasher = original

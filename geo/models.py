@@ -623,6 +623,94 @@ class LayerHistory(Base):
     __table_args__ = (Index("ix_layer_history_layer_record", "layer", "record_id"),)
 
 
+# --------------------------------------------------------------------------- analysis
+class StreetSegment(Base):
+    """A street centreline between two intersections. ``geom``: LineString, EPSG:3826;
+    ``length_m`` is computed by the database from it."""
+
+    __tablename__ = "street_segments"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(128))
+    road_class: Mapped[str | None] = mapped_column(String(32))
+    source: Mapped[str | None] = mapped_column(String(128), comment="file or extract it came from")
+    district_id: Mapped[int | None] = mapped_column(ForeignKey("districts.id"), index=True)
+    geom = _geom("LINESTRING")
+    length_m: Mapped[float] = mapped_column(
+        Float, Computed("ST_Length(geom)", persisted=True), comment="metres (EPSG:3826)"
+    )
+
+
+class AnalysisRun(Base):
+    """One saved analysis (hotspots, blind spots, placement, coverage, adoption): its inputs,
+    parameters, summary figures and when it ran, so runs can be compared month to month."""
+
+    __tablename__ = "analysis_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32), index=True)
+    scope_kind: Mapped[str] = mapped_column(
+        String(16), comment="city, district, precinct or community"
+    )
+    scope_id: Mapped[int | None] = mapped_column(Integer)
+    params: Mapped[dict] = mapped_column(JSONB, default=dict)
+    summary: Mapped[dict] = mapped_column(JSONB, default=dict)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = _now()
+    duration_ms: Mapped[int | None] = mapped_column(Integer)
+
+    __table_args__ = (
+        CheckConstraint(
+            "scope_kind IN ('city', 'district', 'precinct', 'community')", name="scope_kind_known"
+        ),
+    )
+
+
+class HotspotCell(Base):
+    """A grid cell of a hotspot run (EPSG:3826 square): count, Gi* z and p, FDR-adjusted
+    significance and its class. Only cells with incidents or significance are kept."""
+
+    __tablename__ = "hotspot_cells"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    run_id: Mapped[int] = mapped_column(
+        ForeignKey("analysis_runs.id", ondelete="CASCADE"), index=True
+    )
+    i: Mapped[int] = mapped_column(Integer)
+    j: Mapped[int] = mapped_column(Integer)
+    count: Mapped[int] = mapped_column(Integer)
+    density: Mapped[float | None] = mapped_column(Float)
+    z: Mapped[float | None] = mapped_column(Float)
+    p: Mapped[float | None] = mapped_column(Float)
+    significant: Mapped[bool] = mapped_column(Boolean, default=False)
+    cls: Mapped[str] = mapped_column(
+        String(16), comment="hot99/hot95/hot90/cold…/none, or a space-time class"
+    )
+    geom = _geom("POLYGON")
+
+
+class BlindSpot(Base):
+    """A place no camera, adopted block or patrol route covers, ranked by risk, with reasons."""
+
+    __tablename__ = "blind_spots"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    run_id: Mapped[int] = mapped_column(
+        ForeignKey("analysis_runs.id", ondelete="CASCADE"), index=True
+    )
+    rank: Mapped[int] = mapped_column(Integer)
+    risk: Mapped[float] = mapped_column(Float)
+    reasons: Mapped[list] = mapped_column(
+        JSONB, default=list, comment="no_camera, not_adopted, not_patrolled"
+    )
+    source_kind: Mapped[str] = mapped_column(String(16), comment="hotspot_cell or hazard")
+    source_id: Mapped[int | None] = mapped_column(BigInteger)
+    community_id: Mapped[int | None] = mapped_column(ForeignKey("communities.id"), index=True)
+    district_id: Mapped[int | None] = mapped_column(ForeignKey("districts.id"), index=True)
+    precinct_id: Mapped[int | None] = mapped_column(ForeignKey("precincts.id"), index=True)
+    geom = _geom("GEOMETRY")
+
+
 # --------------------------------------------------------------------------- audit
 class AuditLog(Base):
     """Append-only record of who changed what (imports, logins, administrative edits)."""

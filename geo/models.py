@@ -402,6 +402,14 @@ class Camera(Base):
     name: Mapped[str | None] = mapped_column(String(128))
     note: Mapped[str | None] = mapped_column(Text)
     installed_at: Mapped[dt.date | None] = mapped_column(Date)
+    plan_run_id: Mapped[int | None] = mapped_column(
+        ForeignKey("analysis_runs.id", ondelete="SET NULL"),
+        index=True,
+        comment="the placement run that suggested this camera",
+    )
+    marginal_gain: Mapped[float | None] = mapped_column(
+        Float, comment="demand weight this camera adds to what the others already see"
+    )
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     version: Mapped[int] = _version()
     is_demo: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
@@ -464,6 +472,7 @@ class Adopter(Base):
     term_end: Mapped[dt.date | None] = mapped_column(Date)
     contact_name: Mapped[str | None] = mapped_column(String(64))
     phone: Mapped[str | None] = mapped_column(String(32))
+    geom = _geom("POINT", nullable=True)  # where its guards start from, for pairing by distance
     version: Mapped[int] = _version()
     is_demo: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
 

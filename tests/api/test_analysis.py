@@ -1,0 +1,113 @@
+"""Analyses over HTTP: police run them in their jurisdiction; nobody else reads them."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pytest
+from geoalchemy2.shape import from_shape, to_shape
+from shapely.geometry import Point
+
+from geo.enums import Role
+from geo.models import STORAGE_SRID, Incident
+from tests.api.conftest import login
+from tests.factories import make_community, make_precinct, make_user, make_village
+
+
+@pytest.fixture
+def police(db, client):
+    villages = [make_village(db) for _ in range(4)]
+    p1 = make_precinct(db, villages=villages)
+    p2 = make_precinct(db)
+    community = make_community(db, precinct=p1, village=villages[0])
+    centre = to_shape(villages[0].geom).centroid
+    rng = np.random.default_rng(7)
+    for x, y in rng.normal((centre.x, centre.y), 40, size=(80, 2)):
+        db.add(
+            Incident(
+                type="burglary",
+                occurred_at=dt.datetime(2026, 4, 1, tzinfo=dt.UTC),
+                geom=from_shape(Point(x, y), srid=STORAGE_SRID),
+                precinct_id=p1.id,
+            )
+        )
+    for x, y in rng.uniform(
+        (centre.x - 900, centre.y - 900), (centre.x + 900, centre.y + 900), size=(20, 2)
+    ):
+        db.add(
+            Incident(
+                type="fraud",
+                occurred_at=dt.datetime(2026, 4, 1, tzinfo=dt.UTC),
+                geom=from_shape(Point(x, y), srid=STORAGE_SRID),
+                precinct_id=p1.id,
+            )
+        )
+    db.flush()
+    make_user(db, role=Role.precinct, username="ana-p1", precinct_id=p1.id)
+    make_user(db, role=Role.precinct, username="ana-p2", precinct_id=p2.id)
+    make_user(
+        db, role=Role.community, username="ana-org", organisation_id=community.organisation_id
+    )
+    make_user(db, role=Role.leader, username="ana-boss")
+    return (
+        community,
+        login(client, "ana-p1"),
+        login(client, "ana-p2"),
+        login(client, "ana-org"),
+        login(client, "ana-boss"),
+    )
+
+
+def test_precinct_runs_hotspots_and_blind_spots(client, police):
+    community, h1, h2, org, boss = police
+    r = client.post("/api/analysis/hotspots", json={"cell_m": 100}, headers=h1)
+    assert r.status_code == 201, r.text
+    run = r.json()
+    assert (
+        run["kind"] == "hotspots"
+        and run["scope_kind"] == "precinct"
+        and run["summary"]["incidents"] >= 80
+    )
+    cells = client.get(f"/api/analysis/runs/{run['id']}/features", headers=h1).json()
+    assert cells["features"] and cells["features"][0]["geometry"]["type"] == "Polygon"
+    b = client.post("/api/analysis/blind-spots", json={"hotspot_run_id": run["id"]}, headers=h1)
+    assert b.status_code == 201, b.text
+    spots = client.get(f"/api/analysis/runs/{b.json()['id']}/features", headers=h1).json()[
+        "features"
+    ]
+    assert spots and {"no_camera", "not_adopted", "not_patrolled"} >= set(
+        spots[0]["properties"]["reasons"]
+    )
+    # another precinct, a community and the public cannot read them; leaders can
+    assert client.get(f"/api/analysis/runs/{run['id']}", headers=h2).status_code == 404
+    assert client.get(f"/api/analysis/runs/{run['id']}", headers=org).status_code == 403
+    assert client.get(f"/api/analysis/runs/{run['id']}").status_code == 401
+    assert client.get(f"/api/analysis/runs/{run['id']}", headers=boss).status_code == 200
+    assert (
+        client.post("/api/analysis/hotspots", json={}, headers=boss).status_code == 403
+    )  # leaders read only
+    listed = client.get("/api/analysis/runs", headers=h1).json()
+    assert {x["id"] for x in listed} >= {run["id"], b.json()["id"]}
+
+
+def test_bad_parameters_are_refused(client, police):
+    _, h1, *_ = police
+    assert client.post("/api/analysis/hotspots", json={"cell_m": 5}, headers=h1).status_code == 422
+    assert (
+        client.post("/api/analysis/hotspots", json={"weights": "knn"}, headers=h1).status_code
+        == 400
+    )
+    assert (
+        client.post("/api/analysis/hotspots", json={"district": "不存在區"}, headers=h1).status_code
+        == 404
+    )
+
+
+def test_coverage_figures_are_scoped(client, police):
+    community, h1, h2, org, boss = police
+    mine = client.get("/api/analysis/coverage", params={"area": "community"}, headers=h1).json()
+    assert community.id in {row["id"] for row in mine}
+    theirs = client.get("/api/analysis/coverage", params={"area": "community"}, headers=h2).json()
+    assert community.id not in {row["id"] for row in theirs}
+    assert client.get("/api/analysis/coverage", headers=org).status_code == 403

@@ -60,7 +60,7 @@ def police(db, client):
 
 
 def test_precinct_runs_hotspots_and_blind_spots(client, police):
-    community, h1, h2, org, boss = police
+    _community, h1, h2, org, boss = police
     r = client.post("/api/analysis/hotspots", json={"cell_m": 100}, headers=h1)
     assert r.status_code == 201, r.text
     run = r.json()
@@ -105,7 +105,7 @@ def test_bad_parameters_are_refused(client, police):
 
 
 def test_coverage_figures_are_scoped(client, police):
-    community, h1, h2, org, boss = police
+    community, h1, h2, org, _boss = police
     mine = client.get("/api/analysis/coverage", params={"area": "community"}, headers=h1).json()
     assert community.id in {row["id"] for row in mine}
     theirs = client.get("/api/analysis/coverage", params={"area": "community"}, headers=h2).json()

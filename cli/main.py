@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from cli.plan import plan_app
 from geo.errors import SafemapError
 
 app = typer.Typer(
@@ -36,6 +37,7 @@ app.add_typer(import_app, name="import")
 app.add_typer(demo_app, name="demo")
 app.add_typer(users_app, name="users")
 app.add_typer(export_app, name="export")
+app.add_typer(plan_app, name="plan")
 
 console = Console()
 err = Console(stderr=True)
@@ -346,6 +348,36 @@ def export_community(
     console.print(f"已匯出 {out}（{len(data):,} bytes）。")
 
 
+@import_app.command("streets")
+@handle_errors
+def import_streets(
+    path: Annotated[
+        Path,
+        typer.Argument(
+            help="道路中心線：GeoJSON、Shapefile、GeoPackage，或 OpenStreetMap .osm.pbf"
+        ),
+    ],
+    replace: Annotated[bool, typer.Option(help="先刪除既有路網")] = False,
+    crs: Annotated[str | None, typer.Option(help="檔案未宣告座標系統時指定")] = None,
+    layer: Annotated[str | None, typer.Option(help="多圖層檔案中要讀的圖層")] = None,
+) -> None:
+    """匯入道路中心線，於交叉點切分為路段（長度以公尺計）。"""
+    from geo.db import transaction
+    from geo.streets import import_streets as run
+
+    with _progress() as progress:
+        task = progress.add_task("匯入路網", total=1.0)
+
+        def report(step: str, fraction: float) -> None:
+            progress.update(task, completed=fraction, description=f"匯入路網：{step}")
+
+        with transaction(_sessionmaker()) as session:
+            result = run(session, path, replace=replace, crs=crs, layer=layer, progress=report)
+    console.print(
+        f"路網已匯入：{result.lines_read} 條線，切分為 {result.segments} 段，共 {result.total_km:,.1f} 公里。"
+    )
+
+
 # --------------------------------------------------------------------------- demo
 @demo_app.command("load")
 @handle_errors
@@ -480,6 +512,13 @@ def serve(
     settings.database.database_url = settings.database.resolved_url()
     console.print(f"safemap 服務於 http://{host}:{port}（API 文件：/docs）")
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+
+
+# Sub-commands kept in their own modules; they import helpers from this one, so they are
+# attached after everything above exists.
+from .analysis import analysis_app  # noqa: E402
+
+app.add_typer(analysis_app, name="analysis")
 
 
 def main() -> None:  # pragma: no cover - console script shim

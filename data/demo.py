@@ -383,17 +383,14 @@ def _communities(session: Session, rng: random.Random) -> list[Community]:
 
 def _accounts(session: Session, communities: list[Community]) -> dict[str, User]:
     password_hash = hash_password(demo_password())
-    banqiao = [c for c in communities if c.district.name == "板橋區"] or communities
-    first = banqiao[0]
     precinct_names = {p.name: p.id for p in session.scalars(select(Precinct))}
-    other_precinct = next(
-        (
-            pid
-            for name, pid in sorted(precinct_names.items())
-            if pid != first.precinct_id and name == "海山分局"
-        ),
-        next(pid for pid in sorted(precinct_names.values()) if pid != first.precinct_id),
+    # The demo precinct accounts are 板橋分局 and 海山分局 (they share 板橋區); the demo
+    # community account belongs to a community of 板橋分局.
+    main_precinct = precinct_names.get("板橋分局") or communities[0].precinct_id
+    other_precinct = precinct_names.get("海山分局") or next(
+        pid for pid in sorted(precinct_names.values()) if pid != main_precinct
     )
+    first = next((c for c in communities if c.precinct_id == main_precinct), communities[0])
     jurisdiction = {
         Role.community: {"organisation_id": first.organisation_id},
         Role.station: {"station_id": first.station_id},
@@ -404,7 +401,7 @@ def _accounts(session: Session, communities: list[Community]) -> dict[str, User]
         extra = dict(jurisdiction.get(account.role, {}))
         if account.role is Role.precinct:
             extra["precinct_id"] = (
-                first.precinct_id if account.username == "demo-precinct" else other_precinct
+                main_precinct if account.username == "demo-precinct" else other_precinct
             )
         user = User(
             username=account.username,

@@ -243,16 +243,24 @@ def coverage_by_area(session: Session, actor: Actor, kind: str) -> list[dict]:
     ids = None
     if actor.role not in CITY_WIDE:
         _, _, own = _jurisdiction_wkb(session, actor)
-        table = {"district": "districts", "village": "villages", "community": "communities"}.get(
-            kind
-        )
         if kind == "precinct":
             ids = [actor.precinct_id]
+        elif kind == "community":
+            ids = list(session.scalars(select(Community.id).where(community_filter(actor))))
         else:
+            # Areas that really overlap the jurisdiction (more than a hectare, or a village's
+            # point on surface): one that merely touches its edge is a neighbour's.
+            table = "districts" if kind == "district" else "villages"
+            test = (
+                "ST_Area(ST_Intersection(geom, j.g)) > 10000"
+                if kind == "district"
+                else "ST_Intersects(j.g, ST_PointOnSurface(geom))"
+            )
             ids = list(
                 session.scalars(
                     text(
-                        f"SELECT id FROM {table} WHERE ST_Intersects(geom, ST_GeomFromWKB(:a, 3826))"
+                        f"SELECT id FROM {table}, (SELECT ST_GeomFromWKB(:a, 3826) g) j "
+                        f"WHERE geom && j.g AND {test}"
                     ),
                     {"a": own},
                 )

@@ -235,3 +235,27 @@ def test_import_layer_and_export_community(cli_db, tmp_path):
         ).exit_code
         == 1
     )
+
+
+def test_streets_and_analysis_commands(cli_db, tmp_path):
+    from shapely.geometry import LineString
+
+    lines = gpd.GeoDataFrame(
+        {"NAME": ["甲路", "乙路"]},
+        geometry=[LineString([(295000, 2766200), (296000, 2766200)]), LineString([(295500, 2765800), (295500, 2766600)])],
+        crs=3826,
+    )
+    path = tmp_path / "roads.gpkg"
+    lines.to_file(path, driver="GPKG")
+    r = runner.invoke(app, ["import", "streets", str(path)])
+    assert r.exit_code == 0, r.output
+    assert "4 段" in r.output
+    hot = runner.invoke(app, ["analysis", "hotspots"])
+    assert hot.exit_code == 0, hot.output
+    assert "熱點分析" in hot.output
+    blind = runner.invoke(app, ["analysis", "blind-spots"])
+    assert blind.exit_code == 0, blind.output
+    cov = runner.invoke(app, ["analysis", "coverage", "--area", "district"])
+    assert cov.exit_code == 0, cov.output
+    bad = runner.invoke(app, ["analysis", "hotspots", "--cell", "1"])
+    assert bad.exit_code == 1 and "網格" in bad.output

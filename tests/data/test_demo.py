@@ -177,6 +177,15 @@ def test_applications_at_every_stage(demo):
 def test_one_demo_account_per_role(demo):
     roles = set(demo.scalars(select(User.role).where(User.username.like("demo-%"))))
     assert roles == set(Role)
+    # the two demo precincts are the two that share 板橋區, as their display names say
+    names = dict(
+        demo.execute(
+            select(User.username, Precinct.name)
+            .join(Precinct, Precinct.id == User.precinct_id)
+            .where(User.role == Role.precinct)
+        ).all()
+    )
+    assert names == {"demo-precinct": "板橋分局", "demo-precinct2": "海山分局"}
 
 
 def test_demo_precincts_cannot_read_each_other_over_http(demo_url, monkeypatch):

@@ -11,7 +11,18 @@ from geo.db import make_engine, make_sessionmaker
 
 from . import errors
 from .limits import BodyLimit
-from .routes import analysis, auth, boundaries, communities, extras, health, layers, ogc, transfer
+from .routes import (
+    adoption,
+    analysis,
+    auth,
+    boundaries,
+    communities,
+    extras,
+    health,
+    layers,
+    ogc,
+    transfer,
+)
 from .settings import AppSettings
 
 log = logging.getLogger(__name__)
@@ -51,6 +62,7 @@ def create_app(settings: AppSettings | None = None) -> FastAPI:
     app.include_router(extras.router, prefix="/api")
     app.include_router(transfer.router, prefix="/api")
     app.include_router(analysis.router, prefix="/api")
+    app.include_router(adoption.router, prefix="/api")
     for router in layers.routers:
         app.include_router(router, prefix="/api")
     return app

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from .main import _cli_actor, _progress, _sessionmaker, console, handle_errors
+from .common import _cli_actor, _progress, _sessionmaker, console, handle_errors
 
 analysis_app = typer.Typer(
     help="空間分析：熱點、治安死角、監視器涵蓋率（結果會儲存，可逐月比較）。", no_args_is_help=True

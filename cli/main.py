@@ -6,7 +6,6 @@ used (and started when needed), exactly as ``make run`` does.
 
 from __future__ import annotations
 
-import functools
 import logging
 import os
 import sys
@@ -14,12 +13,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from cli.plan import plan_app
-from geo.errors import SafemapError
+
+from .analysis import analysis_app
+from .common import _cli_actor, _progress, _sessionmaker, console, err, handle_errors
 
 app = typer.Typer(
     help="safemap：新北市社區治安營造 GIS 平台的命令列工具。",
@@ -38,49 +37,7 @@ app.add_typer(demo_app, name="demo")
 app.add_typer(users_app, name="users")
 app.add_typer(export_app, name="export")
 app.add_typer(plan_app, name="plan")
-
-console = Console()
-err = Console(stderr=True)
-
-
-def handle_errors(fn):
-    """Print domain errors as a zh-TW message and exit non-zero (no traceback for users)."""
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except SafemapError as exc:
-            err.print(f"[bold red]錯誤[/]：{exc.message}")
-            if exc.detail:
-                err.print(f"[dim]{exc.code}: {_escape(exc.detail)}[/]")
-            raise typer.Exit(code=1) from None
-
-    return wrapper
-
-
-def _escape(s: str) -> str:
-    from rich.markup import escape
-
-    return escape(s[:2000])
-
-
-def _sessionmaker():
-    from geo.db import make_engine, make_sessionmaker
-    from geo.settings import DatabaseSettings
-
-    return make_sessionmaker(make_engine(DatabaseSettings(), pool_size=2))
-
-
-def _progress() -> Progress:
-    return Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        TextColumn("{task.percentage:>3.0f}%"),
-        TimeElapsedColumn(),
-        console=err,
-        transient=False,
-    )
+app.add_typer(analysis_app, name="analysis")
 
 
 # --------------------------------------------------------------------------- db
@@ -236,23 +193,6 @@ def import_stations(
     with transaction(_sessionmaker()) as session:
         created, updated = run(session, rows)
     console.print(f"派出所已匯入：新增 {created}，更新 {updated}。")
-
-
-def _cli_actor(session, username: str | None):
-    """The account a CLI job acts as: ``--user`` or, by default, a system administrator."""
-    from sqlalchemy import select
-
-    from geo.enums import Role
-    from geo.errors import InvalidInput
-    from geo.models import User
-    from workflow.access import Actor
-
-    if username is None:
-        return Actor(user_id=None, role=Role.admin)
-    user = session.scalar(select(User).where(User.username == username))
-    if user is None:
-        raise InvalidInput(f"找不到帳號：{username}", detail=username)
-    return Actor.from_user(user)
 
 
 @import_app.command("layer")
@@ -512,13 +452,6 @@ def serve(
     settings.database.database_url = settings.database.resolved_url()
     console.print(f"safemap 服務於 http://{host}:{port}（API 文件：/docs）")
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
-
-
-# Sub-commands kept in their own modules; they import helpers from this one, so they are
-# attached after everything above exists.
-from .analysis import analysis_app  # noqa: E402
-
-app.add_typer(analysis_app, name="analysis")
 
 
 def main() -> None:  # pragma: no cover - console script shim

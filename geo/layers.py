@@ -76,6 +76,7 @@ class LayerSpec:
     status_column: str | None = None
     community_scoped: bool = True
     extra_geometries: tuple[str, ...] = field(default=())
+    geometry_required: bool = True
 
     @property
     def table(self):
@@ -139,7 +140,8 @@ ADOPTERS = LayerSpec(
     name="adopters",
     model=Adopter,
     title="認養單位",
-    geometry_types=(),
+    geometry_types=("Point",),
+    geometry_required=False,  # its location, when known, is used for pairing by distance
     properties=(
         "community_id", "name", "kind", "guards", "hours", "term_start", "term_end",
         "contact_name", "phone",
@@ -162,6 +164,7 @@ SAFETY_MEETINGS = LayerSpec(
     geometry_types=("Point",),
     properties=("community_id", "held_on", "place", "attendees", "attendee_names", "minutes"),
     date_column="held_on",
+    geometry_required=False,
 )
 
 SAFETY_AUDITS = LayerSpec(

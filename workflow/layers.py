@@ -406,7 +406,7 @@ def check_geometry(
             )
         return None, []
     if geometry is None:
-        if required and spec.name != "safety_meetings":
+        if required and spec.geometry_required:
             raise InvalidInput("請提供圖形（geometry）。", detail="geometry missing")
         return None, []
     if not isinstance(geometry, dict) or not isinstance(geometry.get("type"), str):

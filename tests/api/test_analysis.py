@@ -111,3 +111,39 @@ def test_coverage_figures_are_scoped(client, police):
     theirs = client.get("/api/analysis/coverage", params={"area": "community"}, headers=h2).json()
     assert community.id not in {row["id"] for row in theirs}
     assert client.get("/api/analysis/coverage", headers=org).status_code == 403
+
+
+def test_block_generation_and_adoption_advice(client, db, police):
+    community, h1, h2, org, _ = police
+    r = client.post(
+        f"/api/communities/{community.id}/blocks/generate",
+        json={"method": "grid", "size_m": 100},
+        headers=org,
+    )
+    assert r.status_code == 201, r.text
+    assert r.json()["blocks"] > 0
+    a = client.post(
+        "/api/adopters",
+        json={
+            "type": "Feature",
+            "geometry": None,
+            "properties": {
+                "community_id": community.id,
+                "name": "某某保全",
+                "kind": "company",
+                "guards": 1,
+            },
+        },
+        headers=org,
+    )
+    assert a.status_code == 201, a.text
+    advice = client.get(f"/api/communities/{community.id}/adoption-advice", headers=h1).json()
+    assert advice["adopters_without_location"] == ["某某保全"] and advice["pairings"] == []
+    assert (
+        client.get(f"/api/communities/{community.id}/adoption-advice", headers=h2).status_code
+        == 404
+    )
+    bad = client.post(
+        f"/api/communities/{community.id}/blocks/generate", json={"method": "hex"}, headers=org
+    )
+    assert bad.status_code == 400

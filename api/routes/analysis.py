@@ -41,6 +41,33 @@ class BlindSpotRequest(AreaChoice):
     )
 
 
+class PlacementRequest(AreaChoice):
+    k: int = Field(default=10, ge=1, le=500, description="要設置的監視器數量")
+    radius_m: float = Field(default=100, ge=10, le=500, description="涵蓋半徑（公尺）")
+    method: str = Field(default="milp", description="milp（最佳解，回報 gap）或 greedy（即時預覽）")
+    time_limit_s: float = Field(default=30, gt=0, le=300)
+    spacing_m: float = Field(default=50, ge=10, le=500, description="沿街候選點間距（公尺）")
+    bearings: list[float] | None = Field(default=None, description="扇形模式：每個地點可選的方向角")
+    fov_deg: float = Field(default=90, gt=0, le=360)
+    save_proposals: bool = Field(
+        default=False, description="將建議位置存為「建議設置」監視器，交分局審查"
+    )
+
+
+@router.post("/placement", summary="監視器最佳設置地點（最大涵蓋選址，HiGHS）", status_code=201)
+def placement(body: PlacementRequest, session: SessionDep, actor: ActorDep) -> JSONResponse:
+    from workflow import placement as service
+
+    scope = analysis.resolve_scope(
+        session, actor, district=body.district, community_id=body.community_id
+    )
+    result = service.plan(
+        session, actor, scope, k=body.k, radius=body.radius_m, method=body.method, time_limit=body.time_limit_s,
+        spacing_m=body.spacing_m, bearings=body.bearings, fov=body.fov_deg, save_proposals=body.save_proposals,
+    )  # fmt: skip
+    return JSONResponse(result, status_code=201)
+
+
 @router.post("/hotspots", summary="執行熱點分析（Getis-Ord Gi*）並儲存", status_code=201)
 def hotspots(body: HotspotRequest, session: SessionDep, actor: ActorDep) -> JSONResponse:
     scope = analysis.resolve_scope(

@@ -147,3 +147,46 @@ def test_block_generation_and_adoption_advice(client, db, police):
         f"/api/communities/{community.id}/blocks/generate", json={"method": "hex"}, headers=org
     )
     assert bad.status_code == 400
+
+
+def test_camera_placement_from_the_database(client, db, police):
+    from shapely.geometry import LineString
+
+    from geo.models import StreetSegment
+
+    community, h1, _h2, org, _boss = police
+    centre = to_shape(community.geom).centroid
+    for dx in (-300, 0, 300):
+        db.add(
+            StreetSegment(
+                geom=from_shape(
+                    LineString([(centre.x + dx, centre.y - 600), (centre.x + dx, centre.y + 600)]),
+                    srid=STORAGE_SRID,
+                )
+            )
+        )
+    db.add(
+        StreetSegment(
+            geom=from_shape(
+                LineString([(centre.x - 600, centre.y), (centre.x + 600, centre.y)]),
+                srid=STORAGE_SRID,
+            )
+        )
+    )
+    db.flush()
+    r = client.post(
+        "/api/analysis/placement",
+        json={"k": 3, "radius_m": 100, "save_proposals": True},
+        headers=h1,
+    )
+    assert r.status_code == 201, r.text
+    body = r.json()
+    assert len(body["sites"]) == 3 and body["run"]["gap"] is not None
+    gains = [s["marginal_gain"] for s in body["sites"]]
+    assert gains == sorted(gains, reverse=True) and gains[0] > 0
+    # the suggestions became proposed cameras for the precinct's review, with their gains
+    cams = client.get("/api/cameras", params={"status": "proposed"}, headers=h1).json()["features"]
+    suggested = [f for f in cams if (f["properties"].get("name") or "").startswith("最佳化建議")]
+    assert len(suggested) == 3
+    assert client.post("/api/analysis/placement", json={"k": 0}, headers=h1).status_code == 422
+    assert client.post("/api/analysis/placement", json={"k": 3}, headers=org).status_code == 403

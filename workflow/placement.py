@@ -1,0 +1,209 @@
+"""CCTV placement for a precinct or community from the database: demand from incidents and
+open hazards, candidates along the streets plus community proposals, existing cameras
+counted as already seeing; results saved as a run and, on request, as proposed cameras for
+precinct review.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+
+import geopandas as gpd
+import numpy as np
+import shapely
+from geoalchemy2.shape import from_shape
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from geo.analysis.placement import CoveragePlanner
+from geo.blindspots import Scope
+from geo.errors import InvalidInput
+from geo.layers import set_actor
+from geo.models import STORAGE_SRID, AnalysisRun, Camera
+from geo.streets import candidate_sites
+
+from .access import Actor
+from .analysis import RUNNERS, _require
+
+HAZARD_WEIGHT = 2.0  # per severity point: residents marked the place at a safety meeting
+
+
+def _points(session: Session, sql: str, params: dict) -> gpd.GeoDataFrame:
+    rows = session.execute(text(sql), params).all()
+    if not rows:
+        return gpd.GeoDataFrame({"weight": [], "id": []}, geometry=[], crs=STORAGE_SRID)
+    return gpd.GeoDataFrame(
+        {"id": [r[0] for r in rows], "weight": [float(r[1]) for r in rows]},
+        geometry=shapely.points([(r[2], r[3]) for r in rows]),
+        crs=STORAGE_SRID,
+    )
+
+
+def _area(column: str, scope: Scope) -> str:
+    if scope.area_wkb is None:
+        return "true"
+    return f"{column} && ST_GeomFromWKB(:area, 3826) AND ST_Intersects({column}, ST_GeomFromWKB(:area, 3826))"
+
+
+def plan(
+    session: Session,
+    actor: Actor,
+    scope: Scope,
+    *,
+    k: int = 10,
+    radius: float = 100.0,
+    method: str = "milp",
+    time_limit: float = 30.0,
+    spacing_m: float = 50.0,
+    months: int = 12,
+    bearings: list[float] | None = None,
+    fov: float = 90.0,
+    save_proposals: bool = False,
+) -> dict:
+    """Choose up to ``k`` sites maximising the covered demand; returns the run and the sites."""
+    _require(actor, RUNNERS)
+    if not 1 <= k <= 500:
+        raise InvalidInput("設置數量 K 須在 1 到 500 之間。", detail=f"k {k}")
+    if not 10 <= radius <= 500:
+        raise InvalidInput("涵蓋半徑須在 10 到 500 公尺之間。", detail=f"radius {radius}")
+    if method not in ("milp", "greedy"):
+        raise InvalidInput("求解方法須為 milp 或 greedy。", detail=method)
+    started = time.perf_counter()
+    params = {"since": dt.datetime.now(dt.UTC) - dt.timedelta(days=30 * months)}
+    if scope.area_wkb is not None:
+        params["area"] = scope.area_wkb
+    incidents = _points(
+        session,
+        f"SELECT id, 1.0, ST_X(geom), ST_Y(geom) FROM incidents WHERE occurred_at >= :since AND {_area('geom', scope)}",
+        params,
+    )
+    hazards = _points(
+        session,
+        f"""SELECT -id, severity * {HAZARD_WEIGHT}, ST_X(ST_PointOnSurface(geom)), ST_Y(ST_PointOnSurface(geom))
+            FROM hazards WHERE status::text IN ('open', 'assigned') AND {_area("geom", scope)}""",
+        params,
+    )
+    demand = gpd.GeoDataFrame(
+        {"weight": np.concatenate([incidents.weight.values, hazards.weight.values])},
+        geometry=list(incidents.geometry) + list(hazards.geometry),
+        crs=STORAGE_SRID,
+    )
+    if demand.empty:
+        raise InvalidInput("範圍內沒有案件或待處理的問題點，無法規劃。", detail="no demand")
+    sites = candidate_sites(session, scope.area_wkb, spacing_m=spacing_m)
+    proposals = _points(
+        session,
+        f"SELECT id, 0, ST_X(geom), ST_Y(geom) FROM cameras WHERE status::text = 'proposed' AND {_area('geom', scope)}",
+        params,
+    )
+    candidates = gpd.GeoDataFrame(
+        {
+            "id": [f"site-{i}" for i in sites["id"]] + [f"proposal-{i}" for i in proposals["id"]],
+            "kind": list(sites["kind"]) + ["proposal"] * len(proposals),
+        },
+        geometry=list(sites.geometry) + list(proposals.geometry),
+        crs=STORAGE_SRID,
+    )
+    if candidates.empty:
+        raise InvalidInput(
+            "範圍內沒有候選地點（請先匯入路網或提出建議位置）。", detail="no candidates"
+        )
+    existing = _points(
+        session,
+        f"SELECT id, 0, ST_X(geom), ST_Y(geom) FROM cameras WHERE status::text IN ('existing', 'installed') AND {_area('geom', scope)}",
+        params,
+    )
+    planner = CoveragePlanner.from_geodataframes(
+        demand,
+        candidates,
+        radius=radius,
+        k=min(k, len(candidates)),
+        existing=existing if len(existing) else None,
+        bearings=bearings,
+        fov=fov,
+    ).solve(method=method, time_limit=time_limit)
+    chosen = [int(c) for c in planner.chosen]
+    gains = [float(g) for g in planner.marginal_gain]
+    bearing_of = list(getattr(planner, "chosen_bearing", None) or [None] * len(chosen))
+    run = AnalysisRun(
+        kind="placement",
+        scope_kind=scope.kind,
+        scope_id=scope.id,
+        params={
+            "k": k,
+            "radius_m": radius,
+            "method": method,
+            "time_limit": time_limit,
+            "spacing_m": spacing_m,
+            "months": months,
+            "bearings": bearings,
+            "fov": fov,
+        },
+        summary={
+            "covered_weight": float(planner.covered_weight),
+            "total_weight": float(planner.total_weight),
+            "coverage_ratio": float(planner.covered_weight / planner.total_weight)
+            if planner.total_weight
+            else None,
+            "gap": None if planner.gap is None else float(planner.gap),
+            "status": str(planner.status),
+            "demand_points": len(demand),
+            "candidates": len(candidates),
+            "existing_cameras": len(existing),
+        },
+        created_by=actor.user_id,
+    )
+    session.add(run)
+    session.flush()
+    to_lonlat = candidates.iloc[chosen].to_crs(4326) if chosen else candidates.iloc[[]]
+    out = []
+    for rank, (idx, gain, bearing) in enumerate(
+        zip(chosen, gains, bearing_of, strict=False), start=1
+    ):
+        geom = candidates.geometry.iloc[idx]
+        ll = to_lonlat.geometry.iloc[rank - 1]
+        out.append(
+            {
+                "rank": rank,
+                "candidate_id": candidates["id"].iloc[idx],
+                "kind": candidates["kind"].iloc[idx],
+                "marginal_gain": round(gain, 3),
+                "bearing_deg": None if bearing is None else float(bearing),
+                "lon": round(ll.x, 6),
+                "lat": round(ll.y, 6),
+                "x": round(geom.x, 1),
+                "y": round(geom.y, 1),
+            }
+        )
+    if save_proposals and out:
+        precinct_id = actor.precinct_id or session.scalar(
+            text(
+                "SELECT pv.precinct_id FROM villages v JOIN precinct_villages pv ON pv.village_id = v.id "
+                "WHERE ST_Intersects(v.geom, ST_SetSRID(ST_MakePoint(:x, :y), 3826)) LIMIT 1"
+            ),
+            {"x": out[0]["x"], "y": out[0]["y"]},
+        )
+        set_actor(session, actor.user_id)
+        for site in out:
+            if site["kind"] == "proposal":
+                continue  # already a proposed camera
+            session.add(
+                Camera(
+                    precinct_id=precinct_id,
+                    status="proposed",
+                    owner="police",
+                    geom=from_shape(shapely.Point(site["x"], site["y"]), srid=STORAGE_SRID),
+                    bearing_deg=(site["bearing_deg"] or 0.0) % 360,
+                    fov_deg=fov if site["bearing_deg"] is not None else 360.0,
+                    range_m=radius,
+                    name=f"最佳化建議 #{site['rank']}",
+                    plan_run_id=run.id,
+                    marginal_gain=site["marginal_gain"],
+                    created_by=actor.user_id,
+                )
+            )
+        session.flush()
+    run.duration_ms = int((time.perf_counter() - started) * 1000)
+    session.flush()
+    return {"run": {"id": run.id, **run.summary, "duration_ms": run.duration_ms}, "sites": out}

@@ -29,8 +29,11 @@ ORIGIN = (295_000.0, 2_766_000.0)  # Banqiao, EPSG:3826
 
 
 def square(i: int, size: float = 500.0) -> MultiPolygon:
-    x0 = ORIGIN[0] + (i % 50) * size
-    y0 = ORIGIN[1] + (i // 50) * size
+    """The i-th square of a 30 km lattice north-east of Banqiao: every square, however many
+    tests ran before, lies well inside New Taipei's extent."""
+    per_row = max(1, int(30_000 // size))
+    x0 = ORIGIN[0] + (i % per_row) * size
+    y0 = ORIGIN[1] + ((i // per_row) % per_row) * size
     return MultiPolygon([box(x0, y0, x0 + size, y0 + size)])
 
 

@@ -182,3 +182,53 @@ def compare_audits(session: Session, actor: Actor, audit_id: int) -> dict:
         "reaudits": reaudits,
         "history": [summary(a) for a in others],
     }
+
+
+def adopt_block(session: Session, actor: Actor, block_id: int, adopter_id: int) -> dict:
+    """Record that an adopter's guards patrol a block (both of the same community)."""
+    from geo.layers import ADOPTERS, PATROL_BLOCKS
+    from geo.models import block_adoptions
+
+    block = store.row_in_scope(session, PATROL_BLOCKS, write_scope(PATROL_BLOCKS, actor), block_id)
+    adopter = store.row_in_scope(session, ADOPTERS, write_scope(ADOPTERS, actor), adopter_id)
+    if adopter["community_id"] != block["community_id"]:
+        raise InvalidInput("認養單位與區塊須屬於同一社區。", detail="community mismatch")
+    exists = session.execute(
+        select(block_adoptions).where(
+            block_adoptions.c.block_id == block_id, block_adoptions.c.adopter_id == adopter_id
+        )
+    ).first()
+    if exists is None:
+        session.execute(block_adoptions.insert().values(block_id=block_id, adopter_id=adopter_id))
+    return {"block_id": block_id, "adopter_id": adopter_id}
+
+
+def release_block(session: Session, actor: Actor, block_id: int, adopter_id: int) -> None:
+    from geo.layers import PATROL_BLOCKS
+    from geo.models import block_adoptions
+
+    store.row_in_scope(session, PATROL_BLOCKS, write_scope(PATROL_BLOCKS, actor), block_id)
+    gone = session.execute(
+        delete(block_adoptions)
+        .where(block_adoptions.c.block_id == block_id, block_adoptions.c.adopter_id == adopter_id)
+        .returning(block_adoptions.c.block_id)
+    ).first()
+    if gone is None:
+        raise NotFound("此區塊沒有這個認養單位。", detail=f"{block_id}/{adopter_id}")
+
+
+def block_adopters(session: Session, actor: Actor, block_id: int) -> list[dict]:
+    from geo.layers import PATROL_BLOCKS
+    from geo.models import Adopter, block_adoptions
+
+    store.row_in_scope(session, PATROL_BLOCKS, read_scope(PATROL_BLOCKS, actor), block_id)
+    rows = session.execute(
+        select(Adopter.id, Adopter.name, Adopter.kind, Adopter.guards, Adopter.hours)
+        .join(block_adoptions, block_adoptions.c.adopter_id == Adopter.id)
+        .where(block_adoptions.c.block_id == block_id)
+        .order_by(Adopter.id)
+    ).all()
+    return [
+        {"id": r.id, "name": r.name, "kind": r.kind.value, "guards": r.guards, "hours": r.hours}
+        for r in rows
+    ]

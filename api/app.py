@@ -11,18 +11,25 @@ from geo.db import make_engine, make_sessionmaker
 
 from . import errors
 from .limits import BodyLimit
-from .routes import (
+from .routes import (  # yearly workflow
     adoption,
     analysis,
+    applications,
     auth,
     boundaries,
+    claims,
     communities,
+    evaluation,
     extras,
+    forms,
     health,
     layers,
+    monitoring,
     ogc,
     transfer,
 )
+from .routes import maps as map_routes
+from .routes import pages as page_routes
 from .settings import AppSettings
 
 log = logging.getLogger(__name__)
@@ -54,6 +61,7 @@ def create_app(settings: AppSettings | None = None) -> FastAPI:
     errors.install(app)
     app.add_middleware(BodyLimit)
     app.include_router(health.router)
+    app.include_router(page_routes.router)
     app.include_router(auth.router, prefix="/api")
     app.include_router(boundaries.router, prefix="/api")
     app.include_router(communities.router, prefix="/api")
@@ -63,6 +71,13 @@ def create_app(settings: AppSettings | None = None) -> FastAPI:
     app.include_router(transfer.router, prefix="/api")
     app.include_router(analysis.router, prefix="/api")
     app.include_router(adoption.router, prefix="/api")
+    app.include_router(applications.router, prefix="/api")
+    app.include_router(monitoring.router, prefix="/api")
+    app.include_router(claims.router, prefix="/api")
+    app.include_router(evaluation.router, prefix="/api")
+    app.include_router(forms.router, prefix="/api")
+    app.include_router(map_routes.router)
+    app.include_router(map_routes.static_router)
     for router in layers.routers:
         app.include_router(router, prefix="/api")
     return app

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterator
 from typing import Annotated
 
@@ -9,6 +10,7 @@ from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.orm import Session
 
+from geo.errors import PermissionDenied
 from geo.models import User
 from workflow.access import ANONYMOUS, Actor, require_signed_in
 from workflow.auth import InvalidToken, read_token
@@ -33,16 +35,47 @@ SettingsDep = Annotated[AppSettings, Depends(get_settings)]
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
+SESSION_COOKIE = "safemap_session"
+CSRF_COOKIE = "safemap_csrf"
+UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
 def get_user(
-    session: SessionDep, settings: SettingsDep, token: Annotated[str | None, Depends(oauth2_scheme)]
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    token: Annotated[str | None, Depends(oauth2_scheme)],
 ) -> User | None:
+    """The caller: a bearer token (API clients) or the signed-in browser's session cookie.
+
+    A cookie travels with every request the browser makes, including ones another site
+    triggers, so cookie-authenticated writes must also echo the CSRF cookie's value in a form
+    field or the ``X-CSRF-Token`` header (double-submit); bearer tokens need no such check.
+    """
     if not token:
-        return None
+        token = request.cookies.get(SESSION_COOKIE)
+        if not token:
+            return None
+        # Pages under /app check the form's token themselves (see api/routes/pages.py).
+        if (
+            request.method in UNSAFE
+            and not request.url.path.startswith("/app/")
+            and not _csrf_ok(request)
+        ):
+            raise PermissionDenied(
+                "表單已過期或來源不明，請重新整理頁面後再送出。", detail="csrf mismatch"
+            )
     user_id = read_token(token, settings.auth.secret_key or "")
     user = session.get(User, user_id)
     if user is None or not user.is_active:
         raise InvalidToken(detail=f"user {user_id} missing or inactive")
     return user
+
+
+def _csrf_ok(request: Request, sent: str | None = None) -> bool:
+    expected = request.cookies.get(CSRF_COOKIE)
+    sent = sent if sent is not None else request.headers.get("X-CSRF-Token")
+    return bool(expected) and sent is not None and secrets.compare_digest(expected, sent)
 
 
 OptionalUser = Annotated[User | None, Depends(get_user)]

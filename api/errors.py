@@ -5,16 +5,21 @@ Responses carry a stable ``code`` and a zh-TW ``message``; English details go to
 
 from __future__ import annotations
 
+import html
 import logging
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from geo import errors as geo_errors
 from geo import layers as geo_layers
 from workflow import auth as wf_auth
+from workflow import errors as wf_errors
+from workflow import evaluation as wf_evaluation
+from workflow import idempotency as wf_idempotency
+from workflow import service_states as wf_service_states
 from workflow import states as wf_states
 
 log = logging.getLogger(__name__)
@@ -30,6 +35,13 @@ STATUS: list[tuple[type[geo_errors.SafemapError], int]] = [
     (geo_layers.VersionRequired, 428),
     (wf_states.InvalidTransition, 409),
     (wf_states.QuotaExceeded, 409),
+    (wf_service_states.InvalidServiceTransition, 409),
+    (wf_errors.WorkflowConflict, 409),
+    (wf_evaluation.TooManyNominations, 409),
+    (wf_evaluation.DuplicateNomination, 409),
+    (wf_evaluation.ScorerNotOnPanel, 403),
+    (wf_errors.IncompleteSubmission, 422),
+    (wf_idempotency.IdempotencyKeyReused, 422),
     (geo_errors.ImportRowsRejected, 422),
     (geo_errors.InputTooLarge, 413),
     (geo_errors.GeometryOutOfBounds, 422),
@@ -76,9 +88,30 @@ async def _domain_error(request: Request, exc: geo_errors.SafemapError) -> JSONR
             }
             for p in exc.context["problems"]
         ]
+    if _wants_html(request):
+        return _html_error(status, exc.message)
     return JSONResponse(
         error_body(exc.code, exc.message, **extra), status_code=status, headers=headers
     )
+
+
+def _wants_html(request: Request) -> bool:
+    # A person in a browser on a page gets a page; API and OGC clients get JSON.
+    machine = request.url.path.startswith(
+        ("/api/", "/ogc", "/tiles/", "/health", "/docs", "/openapi")
+    )
+    return not machine and "text/html" in request.headers.get("accept", "")
+
+
+def _html_error(status: int, message: str) -> HTMLResponse:
+    body = (
+        '<!doctype html><html lang="zh-Hant-TW"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        '<link rel="stylesheet" href="/static/app/app.css"><title>無法完成</title></head>'
+        f'<body><main><section class="card narrow"><h1>無法完成</h1><p class="error">{html.escape(message)}</p>'
+        '<p><a href="/app">回首頁</a></p></section></main></body></html>'
+    )
+    return HTMLResponse(body, status_code=status)
 
 
 async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -17,6 +17,7 @@ from rich.table import Table
 
 from cli.maps import maps_app
 from cli.plan import plan_app
+from cli.workflow import year_app
 
 from .analysis import analysis_app
 from .common import _cli_actor, _progress, _sessionmaker, console, err, handle_errors
@@ -40,6 +41,7 @@ app.add_typer(export_app, name="export")
 app.add_typer(plan_app, name="plan")
 app.add_typer(maps_app, name="maps")
 app.add_typer(analysis_app, name="analysis")
+app.add_typer(year_app, name="year")
 
 
 # --------------------------------------------------------------------------- db

@@ -735,3 +735,7 @@ class AuditLog(Base):
     detail: Mapped[dict] = mapped_column(JSONB, default=dict)
 
     __table_args__ = (Index("ix_audit_log_entity", "entity", "entity_id"),)
+
+
+from . import models_workflow  # noqa: E402,F401  (workflow tables register on Base.metadata)
+

@@ -14,7 +14,14 @@ from sqlalchemy.orm import Session
 
 from geo.enums import Role
 from geo.errors import NotAuthenticated, NotFound, PermissionDenied
-from geo.models import Community, User, community_villages, precinct_villages, station_villages
+from geo.models import (
+    Application,
+    Community,
+    User,
+    community_villages,
+    precinct_villages,
+    station_villages,
+)
 
 # Roles that work city-wide (PROGRAM.md): the bureau, city leaders (read-only), the
 # counselling team, the fire and social-affairs bureaus, and system administrators.
@@ -131,3 +138,35 @@ def get_community(session: Session, actor: Actor, community_id: int) -> Communit
             "找不到此社區，或您沒有權限查看。", detail=f"community {community_id} out of scope"
         )
     return community
+
+
+# --------------------------------------------------------------------------- applications
+# Applications, and every workflow record hanging off one (forms, monthly reports, claims,
+# files, nominations), are read through their community: the same jurisdictions as above.
+def application_filter(actor: Actor) -> ColumnElement[bool]:
+    """Rows of ``applications`` the actor may read."""
+    if actor.city_wide:
+        return true()
+    return Application.community_id.in_(select(Community.id).where(community_filter(actor)))
+
+
+def get_application(session: Session, actor: Actor, application_id: int) -> Application:
+    """The application if the actor may read it; otherwise NotFound."""
+    require_signed_in(actor)
+    application = session.scalar(
+        select(Application).where(Application.id == application_id, application_filter(actor))
+    )
+    if application is None:
+        raise NotFound(
+            "找不到此申請案，或您沒有權限查看。",
+            detail=f"application {application_id} out of scope",
+        )
+    return application
+
+
+def require_applicant(actor: Actor, community: Community) -> None:
+    """Only the community organisation itself files its own forms, reports and claims; anyone
+    else is told the record is not found (as for any record out of scope)."""
+    require_role(actor, Role.community)
+    if community.organisation_id != actor.organisation_id:
+        raise NotFound(detail=f"community {community.id} is not the caller's")

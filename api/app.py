@@ -30,6 +30,7 @@ from .routes import (  # yearly workflow
 )
 from .routes import maps as map_routes
 from .routes import pages as page_routes
+from .routes import web as web_routes
 from .settings import AppSettings
 
 log = logging.getLogger(__name__)
@@ -62,6 +63,7 @@ def create_app(settings: AppSettings | None = None) -> FastAPI:
     app.add_middleware(BodyLimit)
     app.include_router(health.router)
     app.include_router(page_routes.router)
+    app.include_router(web_routes.router)
     app.include_router(auth.router, prefix="/api")
     app.include_router(boundaries.router, prefix="/api")
     app.include_router(communities.router, prefix="/api")

@@ -35,6 +35,9 @@ VENDOR_FILES: tuple[str, ...] = (
     "leaflet.markercluster/dist/leaflet.markercluster.js",
     "leaflet.markercluster/dist/MarkerCluster.css",
     "leaflet.markercluster/dist/MarkerCluster.Default.css",
+    # Drawing and editing shapes on the web application's map pages (api/static/web-*.js).
+    "@geoman-io/leaflet-geoman-free/dist/leaflet-geoman.js",
+    "@geoman-io/leaflet-geoman-free/dist/leaflet-geoman.css",
 )
 # The maps' own client side, in maps/static/.
 APP_FILES: tuple[str, ...] = ("safemap-maps.js", "safemap-maps.css")

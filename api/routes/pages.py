@@ -152,17 +152,19 @@ LINKS = {
         ("匯出社區地圖", "/app/export"),
     ],
     "precinct": [
-        ("轄區地圖", "/app/map"),
-        ("申請案審查", "/app/applications"),
+        ("轄區安全檢測地圖", "/app/map"),
+        ("申請案初審", "/app/review"),
         ("治安死角與監視器規劃", "/app/analysis"),
     ],
-    "station": [("轄區地圖", "/app/map"), ("治安死角", "/app/analysis")],
+    "station": [("轄區地圖", "/app/map"), ("申請案", "/app/review"), ("治安死角", "/app/analysis")],
+    "district_office": [("轄區地圖", "/app/map"), ("申請案", "/app/review")],
     "city_police": [
-        ("核定與名額", "/app/applications"),
+        ("複審核定與名額", "/app/approvals"),
+        ("全市涵蓋情形", "/app/dashboard"),
         ("全市分析", "/app/analysis"),
         ("API 文件", "/docs"),
     ],
-    "leader": [("全市涵蓋情形", "/app/analysis")],
+    "leader": [("全市涵蓋情形", "/app/dashboard")],
 }
 
 

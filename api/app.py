@@ -26,6 +26,7 @@ from .routes import (  # yearly workflow
     layers,
     monitoring,
     ogc,
+    services,
     transfer,
 )
 from .routes import maps as map_routes
@@ -73,6 +74,8 @@ def create_app(settings: AppSettings | None = None) -> FastAPI:
     app.include_router(transfer.router, prefix="/api")
     app.include_router(analysis.router, prefix="/api")
     app.include_router(adoption.router, prefix="/api")
+    app.include_router(services.router, prefix="/api")
+    app.include_router(services.pages)
     app.include_router(applications.router, prefix="/api")
     app.include_router(monitoring.router, prefix="/api")
     app.include_router(claims.router, prefix="/api")

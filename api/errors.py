@@ -19,6 +19,7 @@ from workflow import auth as wf_auth
 from workflow import errors as wf_errors
 from workflow import evaluation as wf_evaluation
 from workflow import idempotency as wf_idempotency
+from workflow import service_states as wf_service_states
 from workflow import states as wf_states
 
 log = logging.getLogger(__name__)
@@ -34,6 +35,7 @@ STATUS: list[tuple[type[geo_errors.SafemapError], int]] = [
     (geo_layers.VersionRequired, 428),
     (wf_states.InvalidTransition, 409),
     (wf_states.QuotaExceeded, 409),
+    (wf_service_states.InvalidServiceTransition, 409),
     (wf_errors.WorkflowConflict, 409),
     (wf_evaluation.TooManyNominations, 409),
     (wf_evaluation.DuplicateNomination, 409),

@@ -16,6 +16,9 @@ def make_engine(settings: DatabaseSettings, database: str | None = None, **kwarg
     url = settings.resolved_url(database)
     kwargs.setdefault("pool_size", settings.pool_size)
     kwargs.setdefault("pool_pre_ping", True)
+    # Statement parameters can hold victims' names and addresses (protection referrals): never
+    # let an error message or SQL echo carry them into a log.
+    kwargs.setdefault("hide_parameters", True)
     return create_engine(url, **kwargs)
 
 

@@ -739,3 +739,5 @@ class AuditLog(Base):
 
 from . import models_workflow  # noqa: E402,F401  (workflow tables register on Base.metadata)
 
+# isort: split
+from . import models_services  # noqa: E402,F401  (service tables register on Base.metadata)

@@ -112,3 +112,14 @@ def fast_password_hashing():
     auth._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
     yield
     auth._hasher = original
+
+
+@pytest.fixture(scope="module")
+def scratch_engine(db_settings, request) -> Iterator[Engine]:
+    """A fresh, migrated database for tests that must commit (concurrency, live servers), so
+    nothing they write can reach the shared test database other tests count on."""
+    name = request.module.__name__.rsplit(".", 1)[-1][:40]
+    url = fresh_database(db_settings, name)
+    eng = make_engine(DatabaseSettings(DATABASE_URL=url), pool_size=60, max_overflow=10)
+    yield eng
+    eng.dispose()

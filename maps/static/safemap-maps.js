@@ -283,3 +283,29 @@
     });
   };
 })();
+
+/* leaflet.heat draws on a canvas as big as the map; a map laid out at zero width (a lazily
+   loaded frame on a phone, a hidden tab) makes getImageData throw. Skip drawing until the
+   canvas has a size: the layer redraws on the next resize or move. */
+(function () {
+  function guard(simpleheat) {
+    if (!simpleheat || simpleheat.__safemapGuarded) return simpleheat;
+    var draw = simpleheat.prototype.draw;
+    simpleheat.prototype.draw = function () {
+      if (!this._width || !this._height) return this;
+      return draw.apply(this, arguments);
+    };
+    simpleheat.__safemapGuarded = true;
+    return simpleheat;
+  }
+  if (window.simpleheat) {
+    guard(window.simpleheat);
+  } else {
+    var current;
+    Object.defineProperty(window, "simpleheat", {
+      configurable: true,
+      get: function () { return current; },
+      set: function (value) { current = guard(value); },
+    });
+  }
+})();

@@ -25,13 +25,19 @@ from geo.models import (
     precinct_villages,
 )
 from geo.models_workflow import IdempotencyKey
+from geo.settings import DatabaseSettings
 from tests.api.conftest import TEST_SECRET, login
-from tests.conftest import TEST_DB
 from tests.factories import make_community, make_precinct, make_user
 from workflow.settings import default_settings
 
 YEAR = 2095
 N = 50
+
+
+@pytest.fixture(scope="module")
+def engine(scratch_engine):
+    # Committed data lives in a database of this module's own.
+    return scratch_engine
 
 
 @pytest.fixture
@@ -49,7 +55,10 @@ def committed(engine, db_settings):
         city = make_user(s, role=Role.city_police, username="concurrent-city")
         ids_city, precinct_id = city.id, precinct.id
     # Enough connections for every request at once: the requests, not the pool, must race.
-    wide = make_engine(db_settings, database=TEST_DB, pool_size=N + 5)
+    wide = make_engine(
+        DatabaseSettings(DATABASE_URL=engine.url.render_as_string(hide_password=False)),
+        pool_size=N + 5,
+    )
     app = create_app(AppSettings(environment="test", auth=AuthSettings(secret_key=TEST_SECRET)))
     app.state.sessionmaker = make_sessionmaker(wide)
     try:
@@ -164,7 +173,10 @@ def nominees(engine, db_settings):
             ),
         ]
         user_ids, precinct_id, community_id = [u.id for u in users], precinct.id, c.id
-    wide = make_engine(db_settings, database=TEST_DB, pool_size=15)
+    wide = make_engine(
+        DatabaseSettings(DATABASE_URL=engine.url.render_as_string(hide_password=False)),
+        pool_size=15,
+    )
     app = create_app(AppSettings(environment="test", auth=AuthSettings(secret_key=TEST_SECRET)))
     app.state.sessionmaker = make_sessionmaker(wide)
     try:

@@ -116,7 +116,8 @@ def test_quota_is_enforced(db):
     assert apps[2].status is S.forwarded
 
 
-def test_fifty_concurrent_approvals_against_a_quota_of_33_approve_exactly_33(engine):
+def test_fifty_concurrent_approvals_against_a_quota_of_33_approve_exactly_33(scratch_engine):
+    engine = scratch_engine
     """The quota holds under real concurrency: 50 sessions approve at once."""
     year = 2092
     with Session(engine) as s, s.begin():

@@ -49,7 +49,9 @@ def test_sign_in_home_and_sign_out(client, db):
     r = _sign_in(client, "page-pol")
     assert r.status_code == 303 and r.headers["location"] == "/app"
     cookie = r.headers["set-cookie"]
-    assert "safemap_session=" in cookie and "HttpOnly" in cookie and "samesite=lax" in cookie.lower()
+    assert (
+        "safemap_session=" in cookie and "HttpOnly" in cookie and "samesite=lax" in cookie.lower()
+    )
     home = client.get("/app")
     assert home.status_code == 200
     assert "王承辦" in home.text and "待初審的申請案" in home.text

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.test_maps_browser import (
     ARGS,
@@ -167,7 +168,7 @@ def test_community_draws_hazards_and_the_precinct_sees_them(browser, live, viewp
     # Saving without a category is refused in zh-TW and keeps what was typed.
     page.fill("#h-title", f"{viewport} 路燈不亮的轉角")
     page.click("#h-save")
-    assert page.locator(".field-error", has_text="請選擇問題類別").is_visible()
+    expect(page.locator(".field-error", has_text="請選擇問題類別")).to_be_visible()
     assert page.input_value("#h-title") == f"{viewport} 路燈不亮的轉角"
     page.select_option("#h-category", "poor_lighting")
     page.select_option("#h-severity", "4")
@@ -229,14 +230,14 @@ def test_application_submit_forward_approve(browser, live, open_year):
     page.fill("#budget tbody tr:first-child .b-price", "-5")
     page.click("#next")
     # A bad price is named in zh-TW; nothing typed is lost.
-    assert page.locator(".field-error", has_text="單價須為 0 以上的整數").is_visible()
+    expect(page.locator(".field-error", has_text="單價須為 0 以上的整數")).to_be_visible()
     assert page.input_value("#budget tbody tr:first-child .b-name") == "社區治安會議"
     page.fill("#budget tbody tr:first-child .b-price", "30000")
     page.click("#next")
     page.fill("#contact_name", "陽理事長")
     page.fill("#phone", "abc")
     page.click("#submit")
-    assert page.locator(".field-error", has_text="聯絡電話只能包含數字").is_visible()
+    expect(page.locator(".field-error", has_text="聯絡電話只能包含數字")).to_be_visible()
     page.fill("#phone", "02-2960-0000")
     community.shot("wizard")
     page.click("#submit")

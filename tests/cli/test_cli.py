@@ -242,7 +242,10 @@ def test_streets_and_analysis_commands(cli_db, tmp_path):
 
     lines = gpd.GeoDataFrame(
         {"NAME": ["甲路", "乙路"]},
-        geometry=[LineString([(295000, 2766200), (296000, 2766200)]), LineString([(295500, 2765800), (295500, 2766600)])],
+        geometry=[
+            LineString([(295000, 2766200), (296000, 2766200)]),
+            LineString([(295500, 2765800), (295500, 2766600)]),
+        ],
         crs=3826,
     )
     path = tmp_path / "roads.gpkg"

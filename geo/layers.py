@@ -208,6 +208,7 @@ class ListQuery:
     community_id: int | None = None
     limit: int = 100
     offset: int = 0
+    extras: bool = False
 
 
 def set_actor(session: Session, actor_id: int | None) -> None:
@@ -238,14 +239,17 @@ def _filters(spec: LayerSpec, scope: ColumnElement[bool], q: ListQuery) -> list[
     return where
 
 
-def _select(spec: LayerSpec) -> Select:
+def _select(spec: LayerSpec, *, extras: bool = True) -> Select:
+    """Columns served for ``spec``; ``extras`` adds secondary geometries (a camera's view
+    sector) as GeoJSON properties — on single records and on request, not on every list,
+    where they would more than double the bytes and the work of a page."""
     t = spec.table
     cols = [t.c.id, t.c.version, *(t.c[p] for p in spec.properties)]
     if "geom" in t.c:
         cols.append(func.ST_Transform(t.c.geom, WEB_SRID).label("geom"))
     else:
         cols.append(cast(None, Geometry()).label("geom"))
-    for extra in spec.extra_geometries:
+    for extra in spec.extra_geometries if extras else ():
         cols.append(
             func.ST_AsGeoJSON(func.ST_Transform(t.c[extra], WEB_SRID), COORD_DECIMALS)
             .cast(JSON())
@@ -254,12 +258,19 @@ def _select(spec: LayerSpec) -> Select:
     return select(*cols)
 
 
-def list_page(session: Session, spec: LayerSpec, scope: ColumnElement[bool], q: ListQuery) -> Page:
+def list_page(
+    session: Session,
+    spec: LayerSpec,
+    scope: ColumnElement[bool],
+    q: ListQuery,
+    *,
+    count: bool = True,
+) -> Page:
     """A page of ``spec`` (FeatureCollection built by PostGIS) and its counts."""
     where = _filters(spec, scope, q)
-    count = select(func.count()).select_from(spec.table).where(*where)
-    stmt = _select(spec).where(*where).order_by(spec.table.c.id)
-    return page(session, stmt, count, q.limit, q.offset)
+    count_stmt = select(func.count()).select_from(spec.table).where(*where) if count else None
+    stmt = _select(spec, extras=q.extras).where(*where).order_by(spec.table.c.id)
+    return page(session, stmt, count_stmt, q.limit, q.offset)
 
 
 def list_geojson(

@@ -63,21 +63,32 @@ class Page:
     """One page of a list: the FeatureCollection PostGIS built, and its counts."""
 
     body: str
-    matched: int
+    matched: int | None
     returned: int
 
     def with_members(self, **members) -> str:
         """The collection with extra top-level members (counts, links) spliced in front,
         without parsing the features again."""
-        head = json.dumps(
-            {"numberMatched": self.matched, "numberReturned": self.returned, **members},
-            ensure_ascii=False,
-        )
+        counts = {"numberReturned": self.returned}
+        if self.matched is not None:
+            counts = {"numberMatched": self.matched, **counts}
+        head = json.dumps({**counts, **members}, ensure_ascii=False)
         return "{" + head[1:-1] + "," + self.body[1:]
 
 
-def page(session: Session, stmt: Select, count_stmt: Select, limit: int, offset: int) -> Page:
-    """Run a list statement (paged here) and its count."""
+def page(
+    session: Session, stmt: Select, count_stmt: Select | None, limit: int, offset: int
+) -> Page:
+    """Run a list statement (paged here) and, unless ``count_stmt`` is None, its count.
+
+    Without a count, ``matched`` is None (OGC API Features makes numberMatched optional) and
+    a full page means there may be a next one: counting every match of a large bbox costs as
+    much as the page itself.
+    """
+    if count_stmt is None:
+        query = feature_collection_query(stmt.limit(limit).offset(offset))
+        body, returned = session.execute(query.add_columns(func.count())).one()
+        return Page(body, None, int(returned))
     matched = session.scalar(count_stmt) or 0
     body = feature_collection(session, stmt.limit(limit).offset(offset))
     return Page(body, matched, max(0, min(limit, matched - offset)))

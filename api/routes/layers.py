@@ -100,6 +100,9 @@ def _router(spec: LayerSpec) -> APIRouter:
         community_id: int | None = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
         offset: Annotated[int, Query(ge=0)] = 0,
+        with_extras: Annotated[
+            bool, Query(description="附上次要圖形（監視器可視範圍扇形）")
+        ] = False,
     ) -> Response:
         q = ListQuery(
             bbox=parse_bbox(bbox),
@@ -110,6 +113,7 @@ def _router(spec: LayerSpec) -> APIRouter:
             community_id=community_id,
             limit=limit,
             offset=offset,
+            extras=with_extras,
         )
         return Response(service.list_features(session, actor, name, q), media_type=GEOJSON)
 

@@ -177,7 +177,8 @@ def items(
         return f"{base}?{urlencode({**params, 'limit': limit, 'offset': off})}"
 
     links = [{"rel": "self", "type": GEOJSON, "href": href(offset)}]
-    if offset + page.returned < page.matched:
+    more = page.returned == limit if page.matched is None else offset + page.returned < page.matched
+    if more:
         links.append({"rel": "next", "type": GEOJSON, "href": href(offset + limit)})
     if offset > 0:
         links.append({"rel": "prev", "type": GEOJSON, "href": href(max(0, offset - limit))})

@@ -61,6 +61,7 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import create_engine, make_url, text  # noqa: E402
 from sqlalchemy.engine import URL, Engine  # noqa: E402
+from sqlalchemy.pool import NullPool  # noqa: E402
 
 DB_NAME = "safemap_bench_ogc"
 TIPG_VENV = ROOT / "benchmarks" / ".venv-tipg"
@@ -68,6 +69,7 @@ SAFEMAP_BIN = ROOT / ".venv" / "bin" / "safemap"
 USERNAME = "bench-precinct"
 PASSWORD = "pw-測試-123"
 LIMIT = 1000
+LOCK_KEY = 0x0BE7C0F5  # advisory lock held by a run, on the server's "postgres" database
 # The same attribute columns as safemap's camera layer (geo.layers.CAMERAS), so both servers
 # return the same properties; tipg cannot serve the second geometry (the view sector).
 CAMERA_PROPERTIES = [
@@ -708,6 +710,17 @@ def main() -> int:
 
     from geo.settings import DatabaseSettings
 
+    # One run at a time: a second run would drop the database under the first one, and two
+    # runs measure each other. The lock lives on the maintenance database until we exit.
+    admin = create_engine(
+        make_url(DatabaseSettings().resolved_url(DB_NAME)).set(database="postgres"),
+        poolclass=NullPool,
+    )
+    lock_conn = admin.connect()
+    if not lock_conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": LOCK_KEY}).scalar():
+        log("another run of this benchmark is going on; waiting for it to finish")
+        lock_conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": LOCK_KEY})
+
     url = make_url(DatabaseSettings().resolved_url(DB_NAME)) if args.reuse_data else database_url()
     engine = create_engine(url)
     with engine.connect() as conn:
@@ -868,6 +881,8 @@ def main() -> int:
                 ensure_ascii=False,
             )
         )
+    lock_conn.close()
+    admin.dispose()
     return 0
 
 

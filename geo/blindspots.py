@@ -37,13 +37,15 @@ class Scope:
     area_wkb: bytes | None
 
 
-def _area_clause(column: str, scope: Scope) -> str:
+def area_clause(column: str, scope: Scope) -> str:
+    """SQL that keeps rows of ``column`` inside the scope's area (bound as ``:area``)."""
     if scope.area_wkb is None:
         return "true"
     return f"({column} && ST_GeomFromWKB(:area, 3826) AND ST_Intersects({column}, ST_GeomFromWKB(:area, 3826)))"
 
 
-def _params(scope: Scope, **extra) -> dict:
+def scope_params(scope: Scope, **extra) -> dict:
+    """Bind parameters for :func:`area_clause`, plus ``extra``."""
     params = dict(extra)
     if scope.area_wkb is not None:
         params["area"] = scope.area_wkb
@@ -67,8 +69,8 @@ def run_hotspots(
     Cells with incidents or a significant z (after FDR when ``fdr``) are stored.
     """
     started = time.perf_counter()
-    where = [_area_clause("geom", scope)]
-    params = _params(scope)
+    where = [area_clause("geom", scope)]
+    params = scope_params(scope)
     if types:
         where.append("type = ANY(:types)")
         params["types"] = list(types)
@@ -224,11 +226,11 @@ def run_blind_spots(
             SELECT 'hotspot_cell'::text AS kind, h.id AS source_id, NULL::int AS community_id, h.geom,
                    h.count * (CASE h.cls WHEN 'hot99' THEN 3 WHEN 'hot95' THEN 2 ELSE 1 END)::float8 AS base
             FROM hotspot_cells h
-            WHERE h.run_id = :hrun AND h.cls = ANY(:levels) AND {_area_clause("h.geom", scope)}
+            WHERE h.run_id = :hrun AND h.cls = ANY(:levels) AND {area_clause("h.geom", scope)}
             UNION ALL
             SELECT 'hazard', z.id, z.community_id, z.geom, (z.severity * 2)::float8
             FROM hazards z
-            WHERE z.status::text IN ('open', 'assigned') AND {_area_clause("z.geom", scope)}
+            WHERE z.status::text IN ('open', 'assigned') AND {area_clause("z.geom", scope)}
         ),
         tested AS (
             SELECT c.*, ST_PointOnSurface(c.geom) AS pos,
@@ -268,7 +270,7 @@ def run_blind_spots(
         FROM flagged f
         WHERE cardinality(f.reasons) > 0
     """
-    params = _params(
+    params = scope_params(
         scope,
         run=run.id,
         hrun=hotspot_run_id if hotspot_run_id is not None else -1,

@@ -17,7 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo.analysis.placement import CoveragePlanner
-from geo.blindspots import Scope
+from geo.blindspots import Scope, area_clause, scope_params
 from geo.errors import InvalidInput
 from geo.layers import set_actor
 from geo.models import STORAGE_SRID, AnalysisRun, Camera
@@ -38,12 +38,6 @@ def _points(session: Session, sql: str, params: dict) -> gpd.GeoDataFrame:
         geometry=shapely.points([(r[2], r[3]) for r in rows]),
         crs=STORAGE_SRID,
     )
-
-
-def _area(column: str, scope: Scope) -> str:
-    if scope.area_wkb is None:
-        return "true"
-    return f"{column} && ST_GeomFromWKB(:area, 3826) AND ST_Intersects({column}, ST_GeomFromWKB(:area, 3826))"
 
 
 def plan(
@@ -70,18 +64,16 @@ def plan(
     if method not in ("milp", "greedy"):
         raise InvalidInput("求解方法須為 milp 或 greedy。", detail=method)
     started = time.perf_counter()
-    params = {"since": dt.datetime.now(dt.UTC) - dt.timedelta(days=30 * months)}
-    if scope.area_wkb is not None:
-        params["area"] = scope.area_wkb
+    params = scope_params(scope, since=dt.datetime.now(dt.UTC) - dt.timedelta(days=30 * months))
     incidents = _points(
         session,
-        f"SELECT id, 1.0, ST_X(geom), ST_Y(geom) FROM incidents WHERE occurred_at >= :since AND {_area('geom', scope)}",
+        f"SELECT id, 1.0, ST_X(geom), ST_Y(geom) FROM incidents WHERE occurred_at >= :since AND {area_clause('geom', scope)}",
         params,
     )
     hazards = _points(
         session,
         f"""SELECT -id, severity * {HAZARD_WEIGHT}, ST_X(ST_PointOnSurface(geom)), ST_Y(ST_PointOnSurface(geom))
-            FROM hazards WHERE status::text IN ('open', 'assigned') AND {_area("geom", scope)}""",
+            FROM hazards WHERE status::text IN ('open', 'assigned') AND {area_clause("geom", scope)}""",
         params,
     )
     demand = gpd.GeoDataFrame(
@@ -94,7 +86,7 @@ def plan(
     sites = candidate_sites(session, scope.area_wkb, spacing_m=spacing_m)
     proposals = _points(
         session,
-        f"SELECT id, 0, ST_X(geom), ST_Y(geom) FROM cameras WHERE status::text = 'proposed' AND {_area('geom', scope)}",
+        f"SELECT id, 0, ST_X(geom), ST_Y(geom) FROM cameras WHERE status::text = 'proposed' AND {area_clause('geom', scope)}",
         params,
     )
     candidates = gpd.GeoDataFrame(
@@ -111,7 +103,7 @@ def plan(
         )
     existing = _points(
         session,
-        f"SELECT id, 0, ST_X(geom), ST_Y(geom) FROM cameras WHERE status::text IN ('existing', 'installed') AND {_area('geom', scope)}",
+        f"SELECT id, 0, ST_X(geom), ST_Y(geom) FROM cameras WHERE status::text IN ('existing', 'installed') AND {area_clause('geom', scope)}",
         params,
     )
     planner = CoveragePlanner.from_geodataframes(

@@ -5,11 +5,8 @@ from __future__ import annotations
 
 import math
 import os
-import socket
 import subprocess
 import sys
-import time
-from pathlib import Path
 
 import httpx
 import pyogrio
@@ -21,6 +18,7 @@ from geo.enums import Role
 from tests.api.conftest import login
 from tests.conftest import fresh_database
 from tests.factories import make_community, make_precinct, make_user, make_village
+from tests.live import serve
 
 
 def test_landing_and_conformance(client):
@@ -102,12 +100,6 @@ def test_vector_tiles(client, db):
 
 
 # --------------------------------------------------------------------------- GDAL OAPIF
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def live_server(db_settings, tmp_path_factory):
     """The real server in its own process on a fresh database, so a separate client (GDAL,
@@ -120,35 +112,8 @@ def live_server(db_settings, tmp_path_factory):
         make_user(s, role=Role.precinct, username="gdal-pol", precinct_id=precinct.id)
         community_id = community.id
     engine.dispose()
-    port = _free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": url,
-        "SAFEMAP_SECRET_KEY": "k" * 40,
-        "SAFEMAP_HOME": str(tmp_path_factory.mktemp("home")),
-    }
-    log = open(tmp_path_factory.mktemp("log") / "server.log", "w")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "cli.main", "serve", "--port", str(port)],
-        env=env,
-        stdout=log,
-        stderr=log,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    else:
-        proc.kill()
-        pytest.fail(f"server did not start: {Path(log.name).read_text()}")
-    yield base, community_id
-    proc.terminate()
-    proc.wait(timeout=10)
-    log.close()
+    with serve(url, tmp_path_factory) as base:
+        yield base, community_id
 
 
 def test_gdal_oapif_lists_and_reads_layers(live_server):

@@ -9,90 +9,29 @@ Run on a desktop and a phone-sized window; screenshots go to test-artifacts/ (gi
 from __future__ import annotations
 
 import datetime as dt
-import os
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import httpx
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.test_maps_browser import (
-    ARGS,
-    ARTIFACTS,
-    CHROMIUM,
-    DEMO_PASSWORD,
-    _free_port,
-    _token,
-)
+from tests.browser.conftest import VIEWPORTS, Person, draw_point, draw_polygon
 from tests.conftest import fresh_database
-
-VIEWPORTS = {"desktop": {"width": 1400, "height": 900}, "phone": {"width": 390, "height": 844}}
-TILES = "**/wmts.nlsc.gov.tw/**"  # no tile server in tests: village outlines stand in
+from tests.live import serve, token
 
 
 @pytest.fixture(scope="module")
 def live(db_settings, tmp_path_factory):
     """``safemap serve`` on its own fresh database with the demo data, for this module."""
-    url = fresh_database(db_settings, "web_journeys")
-    env = {
-        **os.environ,
-        "DATABASE_URL": url,
-        "SAFEMAP_SECRET_KEY": "k" * 40,
-        "SAFEMAP_HOME": str(tmp_path_factory.mktemp("home")),
-        "SAFEMAP_DEMO_PASSWORD": DEMO_PASSWORD,
-    }
-    loaded = subprocess.run(
-        [sys.executable, "-m", "cli.main", "demo", "load"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    assert loaded.returncode == 0, loaded.stderr[-2000:]
-    port = _free_port()
-    log_path = tmp_path_factory.mktemp("log") / "server.log"
-    with open(log_path, "w") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "cli.main", "serve", "--port", str(port)],
-            env=env,
-            stdout=log,
-            stderr=log,
-        )
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        else:
-            proc.kill()
-            pytest.fail(f"server did not start: {Path(log_path).read_text()}")
+    with serve(fresh_database(db_settings, "web_journeys"), tmp_path_factory, demo=True) as base:
         yield base
-        proc.terminate()
-        proc.wait(timeout=10)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")
 def open_year(live):
     """A program year open for applications today (the demo year's window has closed)."""
-    token = _token(live, "demo-city")
+    city = token(live, "demo-city")
     year = dt.date.today().year + 1
-    h = {"Authorization": f"Bearer {token}"}
+    h = {"Authorization": f"Bearer {city}"}
     today = dt.date.today().isoformat()
     r = httpx.post(
         f"{live}/api/program-years",
@@ -101,57 +40,6 @@ def open_year(live):
     )
     assert r.status_code in (201, 409), r.text
     return year
-
-
-class Person:
-    """One signed-in browser context; collects page errors so a journey fails on them."""
-
-    def __init__(self, browser, base: str, username: str, viewport: str):
-        self.base = base
-        self.name = f"{viewport}-{username}"
-        self.context = browser.new_context(viewport=VIEWPORTS[viewport], locale="zh-TW")
-        self.context.route(TILES, lambda r: r.abort())
-        self.page = self.context.new_page()
-        self.errors: list[str] = []
-        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
-        self.page.goto(f"{base}/login")
-        self.page.fill("#username", username)
-        self.page.fill("#password", DEMO_PASSWORD)
-        self.page.click("button[type=submit]")
-        self.page.wait_for_url(f"{base}/app")
-
-    def go(self, path: str) -> None:
-        self.page.goto(self.base + path, wait_until="load")
-
-    def shot(self, step: str) -> None:
-        ARTIFACTS.mkdir(exist_ok=True)
-        self.page.screenshot(
-            path=str(ARTIFACTS / f"journey-{self.name}-{step}.png"), full_page=True
-        )
-
-    def close(self) -> None:
-        assert not self.errors, self.errors
-        self.context.close()
-
-
-def _click_map(page, fx: float, fy: float) -> None:
-    # On a phone the form below the map scrolls into view after a save; bring the map back.
-    page.locator("#map").scroll_into_view_if_needed()
-    box = page.locator("#map").bounding_box()
-    page.mouse.click(box["x"] + box["width"] * fx, box["y"] + box["height"] * fy)
-
-
-def _draw_point(page) -> None:
-    page.click(".leaflet-pm-icon-marker")
-    _click_map(page, 0.5, 0.5)
-
-
-def _draw_polygon(page, corners) -> None:
-    page.click(".leaflet-pm-icon-polygon")
-    for fx, fy in corners:
-        _click_map(page, fx, fy)
-        page.wait_for_timeout(80)
-    _click_map(page, *corners[0])  # closing on the first vertex finishes the polygon
 
 
 @pytest.mark.parametrize("viewport", ["desktop", "phone"])
@@ -163,7 +51,7 @@ def test_community_draws_hazards_and_the_precinct_sees_them(browser, live, viewp
     before = page.locator("#hazard-list li").count()
     community.shot("map")
 
-    _draw_point(page)
+    draw_point(page)
     page.wait_for_selector("#hazard-form:not([hidden])")
     # Saving without a category is refused in zh-TW and keeps what was typed.
     page.fill("#h-title", f"{viewport} 路燈不亮的轉角")
@@ -176,7 +64,7 @@ def test_community_draws_hazards_and_the_precinct_sees_them(browser, live, viewp
     page.wait_for_selector("#msg.notice")
     assert "已儲存問題點" in page.text_content("#msg")
 
-    _draw_polygon(page, [(0.3, 0.3), (0.45, 0.3), (0.45, 0.45), (0.3, 0.45)])
+    draw_polygon(page, [(0.3, 0.3), (0.45, 0.3), (0.45, 0.45), (0.3, 0.45)])
     page.wait_for_selector("#hazard-form:not([hidden])")
     page.select_option("#h-category", "blind_spot")
     page.fill("#h-title", f"{viewport} 廢棄空屋一帶")
@@ -220,7 +108,7 @@ def test_application_submit_forward_approve(browser, live, open_year):
     community.go("/app/applications")
     page.click("text=新增民國")
     page.wait_for_selector("#map .leaflet-pm-icon-polygon")
-    _draw_polygon(page, [(0.35, 0.35), (0.65, 0.35), (0.65, 0.65), (0.35, 0.65)])
+    draw_polygon(page, [(0.35, 0.35), (0.65, 0.35), (0.65, 0.65), (0.35, 0.65)])
     assert page.text_content("#boundary-state") == "已繪製"
     page.click("#next")
     page.check("#wi-meetings")

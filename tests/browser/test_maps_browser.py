@@ -6,105 +6,28 @@ test-artifacts/ (git-ignored)."""
 from __future__ import annotations
 
 import base64
-import os
-import socket
-import subprocess
-import sys
-import time
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
 
+from tests.browser.conftest import ARTIFACTS
 from tests.conftest import fresh_database
+from tests.live import serve
+from tests.live import token as sign_in
 
-ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 TILE_HOST = "wmts.nlsc.gov.tw"
 # A 1×1 light-grey PNG standing in for the tile server when it is "reachable".
 TILE = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP4+/fvfwAJhAPSSMJh8wAAAABJRU5ErkJggg=="
 )
-DEMO_PASSWORD = "safemap-demo"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
 def live(db_settings, tmp_path_factory):
     """``safemap serve`` in its own process on a fresh database holding the demo data."""
-    url = fresh_database(db_settings, "maps_browser")
-    env = {
-        **os.environ,
-        "DATABASE_URL": url,
-        "SAFEMAP_SECRET_KEY": "k" * 40,
-        "SAFEMAP_HOME": str(tmp_path_factory.mktemp("home")),
-        "SAFEMAP_DEMO_PASSWORD": DEMO_PASSWORD,
-    }
-    loaded = subprocess.run(
-        [sys.executable, "-m", "cli.main", "demo", "load"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    assert loaded.returncode == 0, loaded.stderr[-2000:]
-    port = _free_port()
-    log = open(tmp_path_factory.mktemp("log") / "server.log", "w")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "cli.main", "serve", "--port", str(port)],
-        env=env,
-        stdout=log,
-        stderr=log,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    else:
-        proc.kill()
-        pytest.fail(f"server did not start: {Path(log.name).read_text()}")
-    yield base
-    proc.terminate()
-    proc.wait(timeout=10)
-    log.close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: make test installs Debian's chromium")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
-
-
-def _token(base: str, username: str) -> str:
-    r = httpx.post(f"{base}/api/auth/token", data={"username": username, "password": DEMO_PASSWORD})
-    assert r.status_code == 200, r.text
-    return r.json()["access_token"]
+    with serve(fresh_database(db_settings, "maps_browser"), tmp_path_factory, demo=True) as base:
+        yield base
 
 
 def _community_id(base: str, token: str) -> int:
@@ -182,10 +105,10 @@ class Visit:
 
 
 def _maps(base: str):
-    city = _token(base, "demo-city")
-    leader = _token(base, "demo-leader")
-    community = _token(base, "demo-community")
-    precinct = _token(base, "demo-precinct")
+    city = sign_in(base, "demo-city")
+    leader = sign_in(base, "demo-leader")
+    community = sign_in(base, "demo-community")
+    precinct = sign_in(base, "demo-precinct")
     cid = _community_id(base, community)
     return [
         ("district", "/maps/district/板橋區", city, ["村里界", "行政區界", "參與社區", "監視器（既有／已裝設）", "監視器（建議設置／已核准）", "監視器涵蓋街道", "治安死角", "已認養治安區塊", "未認養治安區塊", "巡守路線", "案件熱區", "安全檢測問題點（待處理／已分派）", "已改善問題點"]),
@@ -241,7 +164,7 @@ def test_outlines_render_with_the_tile_server_cut_off(live, browser):
 
 
 def test_layer_toggle_and_popup(live, browser):
-    token = _token(live, "demo-city")
+    token = sign_in(live, "demo-city")
     v = Visit(browser, live, "/maps/district/板橋區", token=token, tiles="cut")
     try:
         before = v.legends()

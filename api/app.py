@@ -28,10 +28,15 @@ from .routes import (  # yearly workflow
     ogc,
     services,
     transfer,
+    web_police,
 )
 from .routes import maps as map_routes
 from .routes import pages as page_routes
+from .routes import reports_public as report_routes
 from .routes import web as web_routes
+from .routes import web_city as web_city_routes
+from .routes import web_community as web_community_routes
+from .routes import web_triage as triage_routes
 from .settings import AppSettings
 
 log = logging.getLogger(__name__)
@@ -65,6 +70,12 @@ def create_app(settings: AppSettings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(page_routes.router)
     app.include_router(web_routes.router)
+    app.include_router(web_police.router)
+    app.include_router(report_routes.router)
+    app.include_router(triage_routes.router)
+    app.include_router(triage_routes.api_router, prefix="/api")
+    app.include_router(web_community_routes.router)
+    app.include_router(web_city_routes.router)
     app.include_router(auth.router, prefix="/api")
     app.include_router(boundaries.router, prefix="/api")
     app.include_router(communities.router, prefix="/api")

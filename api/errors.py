@@ -19,6 +19,7 @@ from workflow import auth as wf_auth
 from workflow import errors as wf_errors
 from workflow import evaluation as wf_evaluation
 from workflow import idempotency as wf_idempotency
+from workflow import resident_reports as wf_reports
 from workflow import service_states as wf_service_states
 from workflow import states as wf_states
 
@@ -44,6 +45,7 @@ STATUS: list[tuple[type[geo_errors.SafemapError], int]] = [
     (wf_idempotency.IdempotencyKeyReused, 422),
     (geo_errors.ImportRowsRejected, 422),
     (geo_errors.InputTooLarge, 413),
+    (wf_reports.RateLimited, 429),
     (geo_errors.GeometryOutOfBounds, 422),
     (geo_errors.InvalidGeometry, 422),
     (geo_errors.InvalidInput, 400),

@@ -203,8 +203,9 @@ def small(kinds, seeds, solvers, spopt_limit):
                 print(f"skip {kind}: {STREETS} not found")
                 continue
             demand, weights, cand = make(kind, 5_000, 1_000, seed)
+            load = os.getloadavg()[0]
             ours = run_ours(demand, weights, cand, 50, 100.0)
-            row = {"instance": kind, "seed": seed, "ours": ours}
+            row = {"instance": kind, "seed": seed, "ours": ours, "load_before": load}
             for solver in solvers:
                 peer = run_spopt(demand, weights, cand, 50, 100.0, solver, spopt_limit)
                 row[f"spopt_{solver}"] = peer
@@ -214,7 +215,7 @@ def small(kinds, seeds, solvers, spopt_limit):
                     f"in {ours['total_s']:.3f} s | spopt+{solver} {peer['recomputed']:.0f} "
                     f"({peer['status']}) in {peer['total_s']:.1f} s "
                     f"[build {peer['build_s']:.1f} s] | same optimum: {same} | "
-                    f"×{peer['total_s'] / ours['total_s']:.0f}",
+                    f"×{peer['total_s'] / ours['total_s']:.0f} | load {load:.1f}",
                     flush=True,
                 )
             rows.append(row)
@@ -228,6 +229,7 @@ def large(kinds, seed, time_limit):
         if kind == "streets" and not STREETS.exists():
             continue
         demand, weights, cand = make(kind, 100_000, 20_000, seed)
+        load = os.getloadavg()[0]
         greedy = run_ours(demand, weights, cand, 500, 100.0, "greedy", time_limit)
         exact = run_ours(demand, weights, cand, 500, 100.0, "milp", time_limit)
         gap = exact["gap"]
@@ -235,10 +237,13 @@ def large(kinds, seed, time_limit):
             f"{kind:13s} 100000×20000 K=500  greedy {greedy['recomputed']:.0f} in "
             f"{greedy['total_s']:.2f} s | milp {exact['recomputed']:.0f} ({exact['status']}, "
             f"gap {'n/a' if gap is None else f'{gap:.3%}'}) in {exact['total_s']:.1f} s | "
-            f"pairs {exact['pairs']:,}, model {exact['model'][0]:,}×{exact['model'][1]:,}",
+            f"pairs {exact['pairs']:,}, model {exact['model'][0]:,}×{exact['model'][1]:,} | "
+            f"load {load:.1f} → {os.getloadavg()[0]:.1f}",
             flush=True,
         )
-        rows.append({"instance": kind, "seed": seed, "greedy": greedy, "milp": exact})
+        rows.append(
+            {"instance": kind, "seed": seed, "greedy": greedy, "milp": exact, "load_before": load}
+        )
     return rows
 
 

@@ -78,6 +78,36 @@ def db_status() -> None:
     console.print(f"結構版本：{current or '（尚未建立）'}；最新版本：{migrate.head()}")
 
 
+@db_app.command("optimise")
+@handle_errors
+def db_optimise(
+    table: Annotated[
+        list[str] | None,
+        typer.Option("--table", help="只整理這些圖層（可重複）；預設為所有大型圖層"),
+    ] = None,
+) -> None:
+    """依空間索引重排大型圖層（監視器、問題點、案件），大量匯入後執行可加快地圖與 OGC 分頁。"""
+    from rich.progress import Progress
+
+    from geo.db import make_engine
+    from geo.maintenance import LARGE_LAYERS, cluster_layers
+    from geo.settings import DatabaseSettings
+
+    tables = tuple(table or LARGE_LAYERS)
+    unknown = sorted(set(tables) - set(LARGE_LAYERS))
+    if unknown:
+        raise typer.BadParameter(
+            f"不是大型圖層：{'、'.join(unknown)}（可用：{'、'.join(LARGE_LAYERS)}）",
+            param_hint="--table",
+        )
+    engine = make_engine(DatabaseSettings(), pool_size=1)
+    with Progress(console=console) as bar, engine.begin() as conn:
+        task = bar.add_task("整理圖層", total=len(tables))
+        rows = cluster_layers(conn, tables, progress=lambda _t: bar.advance(task))
+    for name, n in rows.items():
+        console.print(f"{name}：{n:,} 筆已依空間順序重排並更新統計。")
+
+
 @db_app.command("start")
 @handle_errors
 def db_start() -> None:
@@ -319,6 +349,32 @@ def import_streets(
             result = run(session, path, replace=replace, crs=crs, layer=layer, progress=report)
     console.print(
         f"路網已匯入：{result.lines_read} 條線，切分為 {result.segments} 段，共 {result.total_km:,.1f} 公里。"
+    )
+
+
+@import_app.command("buildings")
+@handle_errors
+def import_buildings(
+    path: Annotated[Path, typer.Argument(help="建物輪廓（面）：GeoJSON、Shapefile 或 GeoPackage")],
+    replace: Annotated[bool, typer.Option(help="先刪除既有建物")] = False,
+    crs: Annotated[str | None, typer.Option(help="檔案未宣告座標系統時指定")] = None,
+    layer: Annotated[str | None, typer.Option(help="多圖層檔案中要讀的圖層")] = None,
+) -> None:
+    """匯入建物輪廓；之後監視器的視野扣除建物及其遮蔽的範圍。"""
+    from geo.buildings import import_buildings as run
+    from geo.db import transaction
+
+    with _progress() as progress:
+        task = progress.add_task("匯入建物", total=1.0)
+
+        def report(step: str, fraction: float) -> None:
+            progress.update(task, completed=fraction, description=f"匯入建物：{step}")
+
+        with transaction(_sessionmaker()) as session:
+            result = run(session, path, replace=replace, crs=crs, layer=layer, progress=report)
+    console.print(
+        f"建物已匯入：讀取 {result.features_read} 筆，匯入 {result.buildings} 棟，"
+        f"總面積 {result.area_m2:,.0f} 平方公尺。"
     )
 
 

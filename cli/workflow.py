@@ -104,3 +104,17 @@ def export(
         doc = forms.year_form(session, _cli_actor(session, user), year, code)
         out.write_bytes(forms.xlsx(doc))
     console.print(f"已匯出 {doc.code} {doc.title}：{out}")
+
+
+@year_app.command("purge-keys")
+@handle_errors
+def purge_keys(
+    days: Annotated[int, typer.Option("--days", min=0, help="保留天數（預設 7 天）")] = 7,
+) -> None:
+    """刪除超過保留天數的 Idempotency-Key 紀錄（可每日排程執行）。"""
+    from workflow import idempotency
+
+    factory = _sessionmaker()
+    with factory() as session, session.begin():
+        n = idempotency.purge(session, older_than=dt.timedelta(days=days))
+    console.print(f"已刪除 {n} 筆超過 {days} 天的 Idempotency-Key 紀錄。")

@@ -24,6 +24,7 @@ from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
 from data import reference_text
+from data.demo_services import load_services
 from data.demo_workflow import load_workflow
 from geo import boundaries, jurisdictions
 from geo.embedded import REPO_ROOT
@@ -217,6 +218,7 @@ def load(session: Session, *, progress: Progress = lambda step, frac: None) -> d
     progress("年度申請案", 0.9)
     counts["applications"] = _applications(session, rng, communities, users)
     counts.update(load_workflow(session, users))
+    counts.update(load_services(session, users))
     session.add(AuditLog(action="demo_loaded", entity="demo", detail=counts))
     session.flush()
     progress("完成", 1.0)

@@ -17,6 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from .analysis.hotspots import Grid, hotspots
+from .buildings import camera_view_sql
 from .models import AnalysisRun
 
 # Blind-spot reasons, each a cover that is missing (the stable codes are what the API returns).
@@ -198,7 +199,8 @@ def run_blind_spots(
     missing covers as reasons.
 
     Covers: a camera covers a cell when working sectors see at least ``camera_share`` of its
-    area, and a hazard when a sector holds its point on surface; an adopted block covers a
+    area, and a hazard when a sector holds its point on surface (sectors less what buildings
+    hide, when footprints are loaded); an adopted block covers a
     place whose point on surface lies in a block with an adopter; a patrol route covers what
     lies within ``patrol_buffer_m`` metres of it. A place lacking all three is a complete
     blind spot; places lacking some are listed after, with fewer reasons.
@@ -218,6 +220,8 @@ def run_blind_spots(
     )
     session.add(run)
     session.flush()
+    # cameras see through their view: the sector less what buildings hide, when loaded
+    view = camera_view_sql(session, "cam")
     levels = {1: ("hot90", "hot95", "hot99"), 2: ("hot95", "hot99"), 3: ("hot99",)}[
         max(1, min(3, min_confidence))
     ]
@@ -235,12 +239,12 @@ def run_blind_spots(
         tested AS (
             SELECT c.*, ST_PointOnSurface(c.geom) AS pos,
                 CASE WHEN c.kind = 'hotspot_cell' THEN
-                    coalesce((SELECT ST_Area(ST_Intersection(c.geom, ST_Union(cam.sector))) FROM cameras cam
+                    coalesce((SELECT ST_Area(ST_Intersection(c.geom, ST_Union({view}))) FROM cameras cam
                               WHERE cam.sector && c.geom AND cam.status::text = ANY(:working)), 0)
                         >= :share * ST_Area(c.geom)
                 ELSE EXISTS (SELECT 1 FROM cameras cam WHERE cam.sector && c.geom
                              AND cam.status::text = ANY(:working)
-                             AND ST_Intersects(cam.sector, ST_PointOnSurface(c.geom)))
+                             AND ST_Intersects({view}, ST_PointOnSurface(c.geom)))
                 END AS seen,
                 EXISTS (SELECT 1 FROM patrol_blocks b JOIN block_adoptions ba ON ba.block_id = b.id
                         WHERE b.geom && c.geom AND ST_Intersects(b.geom, ST_PointOnSurface(c.geom))) AS adopted,

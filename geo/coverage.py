@@ -3,7 +3,8 @@ cameras' view sectors see, per community, village, district or precinct. All in 
 metres, all in SQL.
 
 A street segment's covered length is the length of the union of its intersections with the
-sectors that touch it, so overlapping cameras are not counted twice. A segment belongs to the
+sectors that touch it (each sector less what buildings hide, when footprints are loaded:
+``geo.buildings``), so overlapping cameras are not counted twice. A segment belongs to the
 area that holds its midpoint, so every metre is counted in exactly one area of a partition.
 """
 
@@ -13,6 +14,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
+
+from .buildings import VIEW_SQL, camera_view_sql, has_buildings
 
 # Cameras that see today; proposed and approved ones are planning, not coverage.
 WORKING = ("existing", "installed")
@@ -73,6 +76,39 @@ SEGMENT_COVERAGE = """
     WHERE CAST(:bbox_wkb AS bytea) IS NULL OR s.geom && ST_GeomFromWKB(:bbox_wkb, 3826)
 """
 
+# With building footprints loaded, the pairs use each camera's view (its sector less what
+# buildings hide), computed once per camera that touches a selected segment: the sector
+# still finds the candidate segments through the index, the view decides what is seen.
+SEGMENT_COVERAGE_CLIPPED = SEGMENT_COVERAGE.replace(
+    """    WITH pairs AS (
+        SELECT s.id, ST_Intersection(s.geom, c.sector) AS g
+        FROM cameras c
+        JOIN street_segments s ON s.geom && c.sector AND ST_Intersects(s.geom, c.sector)
+        WHERE c.status::text = ANY(:statuses)
+          AND (CAST(:bbox_wkb AS bytea) IS NULL OR s.geom && ST_GeomFromWKB(:bbox_wkb, 3826))
+    ),""",
+    """    WITH views AS MATERIALIZED (
+        SELECT c.id, c.sector, """
+    + VIEW_SQL.format(alias="c")
+    + """ AS g
+        FROM cameras c
+        WHERE c.status::text = ANY(:statuses)
+          AND (CAST(:bbox_wkb AS bytea) IS NULL OR EXISTS (
+              SELECT 1 FROM street_segments s0
+              WHERE s0.geom && c.sector AND s0.geom && ST_GeomFromWKB(:bbox_wkb, 3826)))
+    ),
+    pairs AS (
+        SELECT s.id, ST_Intersection(s.geom, c.g) AS g
+        FROM views c
+        JOIN street_segments s ON s.geom && c.sector AND ST_Intersects(s.geom, c.g)
+        WHERE CAST(:bbox_wkb AS bytea) IS NULL OR s.geom && ST_GeomFromWKB(:bbox_wkb, 3826)
+    ),""",
+)
+
+
+def _segment_coverage(session: Session) -> str:
+    return SEGMENT_COVERAGE_CLIPPED if has_buildings(session) else SEGMENT_COVERAGE
+
 
 def by_area(
     session: Session,
@@ -84,10 +120,12 @@ def by_area(
     """Coverage figures for every area of ``kind`` (or only ``area_ids``)."""
     areas = _area_sql(kind)
     where = "WHERE a0.id = ANY(:ids)" if area_ids is not None else ""
+    segments = _segment_coverage(session)
+    view = camera_view_sql(session)
     sql = f"""
         WITH a AS (SELECT * FROM ({areas}) a0 {where}),
         extent AS (SELECT ST_AsBinary(ST_Extent(geom)::geometry) AS wkb FROM a),
-        seg AS MATERIALIZED ({SEGMENT_COVERAGE.replace("CAST(:bbox_wkb AS bytea)", "(SELECT wkb FROM extent)").replace(":bbox_wkb", "(SELECT wkb FROM extent)")}),
+        seg AS MATERIALIZED ({segments.replace("CAST(:bbox_wkb AS bytea)", "(SELECT wkb FROM extent)").replace(":bbox_wkb", "(SELECT wkb FROM extent)")}),
         assigned AS (
             -- a midpoint on a shared border belongs to one area only: the lowest id
             SELECT DISTINCT ON (seg.id) a.id AS area_id, seg.length_m, seg.covered_m
@@ -102,7 +140,7 @@ def by_area(
             SELECT a.id, count(*) AS n,
                    count(*) FILTER (WHERE EXISTS (
                        SELECT 1 FROM cameras c WHERE c.sector && h.geom
-                         AND c.status::text = ANY(:statuses) AND ST_Intersects(c.sector, h.geom))) AS seen
+                         AND c.status::text = ANY(:statuses) AND ST_Intersects({view}, h.geom))) AS seen
             FROM a JOIN hazards h ON h.geom && a.geom AND ST_Intersects(a.geom, ST_PointOnSurface(h.geom))
             WHERE h.status::text IN ('open', 'assigned') GROUP BY a.id
         ),
@@ -110,7 +148,7 @@ def by_area(
             SELECT a.id, count(*) AS n,
                    count(*) FILTER (WHERE EXISTS (
                        SELECT 1 FROM cameras c WHERE c.sector && i.geom
-                         AND c.status::text = ANY(:statuses) AND ST_Intersects(c.sector, i.geom))) AS seen
+                         AND c.status::text = ANY(:statuses) AND ST_Intersects({view}, i.geom))) AS seen
             FROM a JOIN incidents i ON i.geom && a.geom AND ST_Intersects(a.geom, i.geom) GROUP BY a.id
         )
         SELECT a.id, a.code, a.name,
@@ -136,7 +174,7 @@ def city_street_coverage(
     session: Session, *, statuses: tuple[str, ...] = WORKING
 ) -> tuple[float, float]:
     """(total street metres, covered metres) over the whole network."""
-    sql = f"SELECT coalesce(sum(length_m), 0), coalesce(sum(covered_m), 0) FROM ({SEGMENT_COVERAGE}) seg"
+    sql = f"SELECT coalesce(sum(length_m), 0), coalesce(sum(covered_m), 0) FROM ({_segment_coverage(session)}) seg"
     total, covered = session.execute(
         text(sql), {"statuses": list(statuses), "bbox_wkb": None}
     ).one()
@@ -147,12 +185,14 @@ def covered_streets_wkb(
     session: Session, area_wkb: bytes, *, statuses: tuple[str, ...] = WORKING
 ) -> bytes | None:
     """The covered parts of the streets inside an area (EPSG:3826 WKB, MultiLineString)."""
-    sql = """
-        SELECT ST_AsBinary(ST_Multi(ST_CollectionExtract(ST_Union(ST_Intersection(s.geom, c.sector)), 2)))
+    view = camera_view_sql(session)
+    sql = f"""
+        SELECT ST_AsBinary(ST_Multi(ST_CollectionExtract(ST_Union(ST_Intersection(s.geom, v.g)), 2)))
         FROM street_segments s
         JOIN cameras c ON c.sector && s.geom AND c.status::text = ANY(:statuses)
              AND ST_Intersects(c.sector, s.geom)
-        WHERE s.geom && ST_GeomFromWKB(:area, 3826)
+        CROSS JOIN LATERAL (SELECT {view} AS g) v
+        WHERE s.geom && ST_GeomFromWKB(:area, 3826) AND ST_Intersects(v.g, s.geom)
           AND ST_Intersects(ST_GeomFromWKB(:area, 3826), ST_LineInterpolatePoint(s.geom, 0.5))
     """
     value = session.execute(text(sql), {"area": area_wkb, "statuses": list(statuses)}).scalar()

@@ -45,7 +45,7 @@ from .models import (
     SafetyAudit,
     SafetyMeeting,
 )
-from .queries import COORD_DECIMALS, Page, feature_collection, page
+from .queries import COORD_DECIMALS, Page, cached_page, feature_collection, page
 
 
 class VersionConflict(SafemapError):
@@ -77,6 +77,9 @@ class LayerSpec:
     community_scoped: bool = True
     extra_geometries: tuple[str, ...] = field(default=())
     geometry_required: bool = True
+    # The table keeps each record's list-form Feature in a ``feature`` column (migration
+    # 0010): list pages then concatenate stored text instead of building JSON per row.
+    cached_feature: bool = False
 
     @property
     def table(self):
@@ -99,6 +102,7 @@ HAZARDS = LayerSpec(
     date_column="reported_at",
     category_column="category",
     status_column="status",
+    cached_feature=True,
 )  # fmt: skip
 
 CAMERAS = LayerSpec(
@@ -114,6 +118,7 @@ CAMERAS = LayerSpec(
     status_column="status",
     community_scoped=False,
     extra_geometries=("sector",),
+    cached_feature=True,
 )  # fmt: skip
 
 INCIDENTS = LayerSpec(
@@ -125,6 +130,7 @@ INCIDENTS = LayerSpec(
     date_column="occurred_at",
     category_column="type",
     community_scoped=False,
+    cached_feature=True,
 )
 
 PATROL_BLOCKS = LayerSpec(
@@ -269,6 +275,10 @@ def list_page(
     """A page of ``spec`` (FeatureCollection built by PostGIS) and its counts."""
     where = _filters(spec, scope, q)
     count_stmt = select(func.count()).select_from(spec.table).where(*where) if count else None
+    if spec.cached_feature and not q.extras:
+        t = spec.table
+        rows = select(t.c.id, t.c.feature).where(*where).order_by(t.c.id)
+        return cached_page(session, rows, count_stmt, q.limit, q.offset)
     stmt = _select(spec, extras=q.extras).where(*where).order_by(spec.table.c.id)
     return page(session, stmt, count_stmt, q.limit, q.offset)
 

@@ -336,6 +336,17 @@ class ApplicationEvent(Base):
 
 
 # --------------------------------------------------------------------------- layers
+def _feature_cache():
+    # The record's GeoJSON Feature as list pages serve it, kept by a database trigger
+    # (migration 0010) so a page is a string_agg, not a JSON build per row. Deferred: the
+    # ORM never needs it.
+    return mapped_column(
+        Text,
+        deferred=True,
+        comment="GeoJSON Feature (list form), kept by the safemap_feature_json trigger",
+    )
+
+
 class Hazard(Base):
     """A safety-inspection map item (安全檢測地圖). ``geom``: point, line or polygon, EPSG:3826."""
 
@@ -354,6 +365,7 @@ class Hazard(Base):
     geom = _geom("GEOMETRY")
     version: Mapped[int] = _version()
     is_demo: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    feature = _feature_cache()
     meeting_id: Mapped[int | None] = mapped_column(
         ForeignKey("safety_meetings.id", ondelete="SET NULL"), index=True
     )
@@ -413,6 +425,7 @@ class Camera(Base):
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     version: Mapped[int] = _version()
     is_demo: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    feature = _feature_cache()
     updated_at: Mapped[dt.datetime] = _now()
 
     __table_args__ = (
@@ -437,6 +450,7 @@ class Incident(Base):
     source: Mapped[str | None] = mapped_column(String(64), comment="where the record came from")
     version: Mapped[int] = _version()
     is_demo: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    feature = _feature_cache()
 
 
 class PatrolBlock(Base):
@@ -741,3 +755,9 @@ from . import models_workflow  # noqa: E402,F401  (workflow tables register on B
 
 # isort: split
 from . import models_services  # noqa: E402,F401  (service tables register on Base.metadata)
+
+# isort: split
+from . import models_reports  # noqa: E402,F401  (residents' reports register on Base.metadata)
+
+# isort: split
+from . import models_buildings  # noqa: E402,F401  (building footprints register on Base.metadata)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, false, or_, select, true
+from sqlalchemy import ColumnElement, bindparam, false, or_, select, true
 from sqlalchemy.orm import Session
 
 from geo.enums import Role
@@ -22,6 +22,7 @@ from geo.models import (
     precinct_villages,
     station_villages,
 )
+from geo.models_reports import ResidentReport
 
 # Roles that work city-wide (PROGRAM.md): the bureau, city leaders (read-only), the
 # counselling team, the fire and social-affairs bureaus, and system administrators.
@@ -60,6 +61,22 @@ class Actor:
             organisation_id=user.organisation_id,
         )
 
+    @classmethod
+    def of_user_id(cls, session: Session, user_id: int) -> Actor | None:
+        """The active user's actor with one narrow query (no ORM object): for hot read paths
+        such as OGC pages. None when the user is missing or deactivated."""
+        row = session.execute(_ACTOR_ROW, {"user_id": user_id}).first()
+        if row is None or not row.is_active:
+            return None
+        return cls(
+            user_id=user_id,
+            role=row.role,
+            precinct_id=row.precinct_id,
+            station_id=row.station_id,
+            district_id=row.district_id,
+            organisation_id=row.organisation_id,
+        )
+
     @property
     def anonymous(self) -> bool:
         return self.role is None
@@ -70,6 +87,16 @@ class Actor:
 
 
 ANONYMOUS = Actor(user_id=None, role=None)
+
+# Built once: this runs on every OGC page.
+_ACTOR_ROW = select(
+    User.role,
+    User.precinct_id,
+    User.station_id,
+    User.district_id,
+    User.organisation_id,
+    User.is_active,
+).where(User.id == bindparam("user_id"))
 
 
 def community_filter(actor: Actor) -> ColumnElement[bool]:
@@ -170,3 +197,27 @@ def require_applicant(actor: Actor, community: Community) -> None:
     require_role(actor, Role.community)
     if community.organisation_id != actor.organisation_id:
         raise NotFound(detail=f"community {community.id} is not the caller's")
+
+
+# --------------------------------------------------------------------------- residents' reports
+def resident_report_filter(actor: Actor, report=None) -> ColumnElement[bool]:
+    """Rows of ``resident_reports`` (or of the alias ``report``) the actor may triage: the
+    community the point falls in, the precinct and the station beat it lies in, the city
+    police city-wide. Nobody else: the rows hold residents' contact details."""
+    r = report if report is not None else ResidentReport
+    match actor.role:
+        case Role.city_police | Role.admin:
+            return true()
+        case Role.precinct:
+            return r.precinct_id == actor.precinct_id
+        case Role.station:
+            beat = select(station_villages.c.village_id).where(
+                station_villages.c.station_id == actor.station_id
+            )
+            return or_(
+                r.village_id.in_(beat),
+                r.community_id.in_(select(Community.id).where(community_filter(actor))),
+            )
+        case Role.community:
+            return r.community_id.in_(select(Community.id).where(community_filter(actor)))
+    return false()

@@ -302,8 +302,16 @@ def update_year(session: Session, actor: Actor, year: int, body: YearUpdate) -> 
     if body.settings is not None:
         merged = {**year_settings(program).model_dump(mode="json"), **body.settings}
         merged["quota"] = program.quota
+        # Keys kept beside the validated settings (the year's rubric, edited through its own
+        # route with its own lock) must survive a settings change.
+        kept = {
+            k: v
+            for k, v in (program.settings or {}).items()
+            if k not in ProgramSettings.model_fields
+        }
         try:
-            program.settings = ProgramSettings.model_validate(merged).model_dump(mode="json")
+            validated = ProgramSettings.model_validate(merged).model_dump(mode="json")
+            program.settings = {**kept, **validated}
         except ValueError as exc:
             raise InvalidInput("年度設定有誤。", detail=str(exc)) from exc
     elif body.quota is not None:

@@ -55,6 +55,7 @@ from geo.models_services import (
 
 from . import service_states as states
 from .access import Actor, get_community, require_signed_in
+from .consultations import suppress
 from .layers import hazard_categories
 from .roc import add_months, month_end, roc_month
 from .services_access import (
@@ -296,7 +297,8 @@ def generate_facts(session: Session, issue: BulletinIssue) -> dict:
             ],
         },
         "disaster_events": {"events": disaster_held[0], "attendance": int(disaster_held[1])},
-        "consultation_visits": visits,
+        # Public: a community's one or two visits of the month would name the households.
+        "consultation_visits": suppress(visits),
         "patrols": {"count": patrols[0], "hours": round(float(patrols[1]) / 3600, 1)},
         "upcoming": upcoming,
     }

@@ -50,22 +50,28 @@ def visible(actor: Actor) -> list[Collection]:
         if not spec.geometry_types:
             continue  # OGC Features are spatial; adopters are served by the plain API
         if layer_rules.scope_or_none(spec, actor) is not None:
-            out.append(
-                Collection(
-                    spec.name,
-                    spec.title,
-                    f"{spec.title}（依您的角色與轄區）。",
-                    spec,
-                    spec.date_column,
-                )
-            )
+            out.append(_layer_collection(spec))
     return out
 
 
+def _layer_collection(spec: LayerSpec) -> Collection:
+    return Collection(
+        spec.name, spec.title, f"{spec.title}（依您的角色與轄區）。", spec, spec.date_column
+    )
+
+
 def collection(actor: Actor, collection_id: str) -> Collection:
-    for c in visible(actor):
+    for c in BOUNDARIES:
         if c.id == collection_id:
             return c
+    spec = LAYERS.get(collection_id)
+    # Only the asked layer's rules are consulted (a list page must not pay for every layer).
+    if (
+        spec is not None
+        and spec.geometry_types
+        and layer_rules.scope_or_none(spec, actor) is not None
+    ):
+        return _layer_collection(spec)
     # Closed and unknown collections look the same to the caller.
     raise NotFound(
         f"找不到圖層「{collection_id}」，或您沒有權限查看。", detail=f"collection {collection_id}"

@@ -45,6 +45,7 @@ from .access import POLICE_ROLES, Actor, get_community, require_role
 from .extras import MAX_PHOTO_BYTES, _sniff
 from .services_access import (
     CONSULTATION_FILERS,
+    CONSULTATION_OFFICERS,
     consultation_area_filter,
     consultation_filter,
     get_consultation,
@@ -57,6 +58,13 @@ PHOTOS_PER_CONSULTATION = 20
 # follow-up reminders put first.
 SAME_HOUSEHOLD_M = 5.0
 REMINDER_DAYS = 14
+# Small-count suppression: a village figure of 1 or 2 is shown as "<3" to every reader but
+# the police of the jurisdiction. In a village of a few hundred households, neighbours know
+# who was burgled last month; "1 consultation in 甲一里" would point at that door. 3 is the
+# threshold official statistics commonly use for small areas (a count of 1-2 is the one
+# that identifies; from 3 on, no reader can tell which household among several).
+SMALL_COUNT = 3
+COUNT_KEYS = ("total", "burgled", "visited")
 
 
 def address_key(address: str) -> str:
@@ -608,10 +616,13 @@ def figures(session: Session, actor: Actor, *, year: int | None = None) -> dict:
         .group_by(Village.code, Village.name, District.name)
         .order_by(Village.code)
     ).all()
+    villages = [dict(r._mapping) for r in by_village]
+    if not _reads_records(actor):
+        villages = suppress_small_counts(villages, COUNT_KEYS, group="district")
     out: dict[str, Any] = {
         "year": year,
         "by_district": [dict(r._mapping) for r in by_district],
-        "by_village": [dict(r._mapping) for r in by_village],
+        "by_village": villages,
     }
     today = dt.date.today()
     due = and_(c.status == ConsultationStatus.visited, c.follow_up_on.is_not(None))
@@ -634,4 +645,41 @@ def figures(session: Session, actor: Actor, *, year: int | None = None) -> dict:
     ).all()
     out["by_station"] = [dict(r._mapping) for r in station_rows]
     out["total"] = sum(r["total"] for r in out["by_district"])
+    return out
+
+
+# --------------------------------------------------------------------------- suppression
+def _reads_records(actor: Actor) -> bool:
+    """The police of the jurisdiction read every record anyway: their figures stay exact."""
+    return actor.role in CONSULTATION_OFFICERS
+
+
+def suppress(count: int | None) -> int | None:
+    """A count of 1 to ``SMALL_COUNT - 1`` becomes ``None`` (shown as "<3"); 0 stays 0."""
+    return None if count is not None and 0 < count < SMALL_COUNT else count
+
+
+def suppress_small_counts(rows: list[dict], keys: tuple[str, ...], *, group: str) -> list[dict]:
+    """Rows with small counts replaced by ``None`` and named in ``suppressed``.
+
+    Within each ``group`` (a district, whose total is published), a column with exactly one
+    suppressed cell also hides its smallest other cell, or the district total minus the
+    visible villages would give the hidden count back (complementary suppression).
+    """
+    out = [{**r, "suppressed": []} for r in rows]
+    for key in keys:
+        groups: dict[Any, list[dict]] = {}
+        for r in out:
+            groups.setdefault(r[group], []).append(r)
+        for members in groups.values():
+            small = [r for r in members if suppress(r[key]) is None and r[key] is not None]
+            for r in small:
+                r[key] = None
+                r["suppressed"].append(key)
+            if len(small) == 1:
+                others = [r for r in members if r[key] is not None and r[key] > 0]
+                if others:
+                    other = min(others, key=lambda r: r[key])
+                    other[key] = None
+                    other["suppressed"].append(key)
     return out

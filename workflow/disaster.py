@@ -267,6 +267,11 @@ def propose_date(
 def agree_date(session: Session, actor: Actor, request_id: int) -> DisasterRequest:
     """The community takes the date the bureau proposed."""
     record = get_request(session, actor, request_id, for_update=True)
+    if record.status is not S.rescheduled:
+        # Only a rescheduled request has a date to agree to (and the comment names it).
+        raise states.InvalidServiceTransition(
+            "只有消防局建議改期的申請可以同意改期。", detail=f"agree in {record.status}"
+        )
     states.transition(
         session,
         states.DISASTER_REQUESTS,

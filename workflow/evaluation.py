@@ -119,6 +119,8 @@ class Criterion(BaseModel):
     weight: int = Field(gt=0)
     plan_ref: str = ""
     descriptors: dict[str, str]
+    # The city may ask scorers to justify an item in words: a sheet is not submitted without it.
+    comment_required: bool = False
 
 
 class Rubric(BaseModel):

@@ -15,7 +15,7 @@ amounts and certificate numbers.
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from pydantic import BaseModel, Field
 from sqlalchemy import delete, func, select
@@ -23,14 +23,14 @@ from sqlalchemy.orm import Session
 
 from geo.enums import Role
 from geo.errors import InvalidInput, NotFound
-from geo.models import Application, Community, Precinct, ProgramYear, User
+from geo.models import Application, AuditLog, Community, Precinct, ProgramYear, User
 from geo.models_workflow import EvaluationResult, Nomination, RosterMember, ScoreItem, ScoreSheet
 
 from . import evaluation as rules
 from . import idempotency, notifications
 from .access import Actor, application_filter, get_application, require_role, require_signed_in
 from .applications import get_year, year_settings
-from .errors import EvaluationFinalised, NotSubsidised
+from .errors import EvaluationFinalised, NotSubsidised, WorkflowConflict
 from .roc import roc_year
 from .states import SUBSIDISED
 
@@ -217,6 +217,17 @@ def save_sheet(session: Session, actor: Actor, nomination_id: int, body: SheetIn
         rules.ScoreSheet(actor.user_id, nomination.community_id, body.scores),
         complete=body.submit,
     )
+    if body.submit:
+        unexplained = [
+            c.name
+            for c in rubric.criteria
+            if c.comment_required and not (body.comments.get(c.code) or "").strip()
+        ]
+        if unexplained:
+            raise CommentRequired(
+                f"評分表規定須填寫評語的項目：{'、'.join(unexplained)}。",
+                detail=f"nomination {nomination_id}",
+            )
     sheet = session.scalar(
         select(ScoreSheet)
         .where(ScoreSheet.nomination_id == nomination.id, ScoreSheet.scorer_id == actor.user_id)
@@ -502,3 +513,313 @@ def certificates(
     if community_id is not None and not out:
         raise NotFound("此社區沒有認證證書。", detail=f"{year} {community_id}")
     return out
+
+
+# --------------------------------------------------------------------------- the web pages
+class CommentRequired(rules.EvaluationInputError):
+    code = "comment_required"
+    message = "評分表規定此項目須填寫評語。"
+
+
+class RubricLocked(WorkflowConflict):
+    code = "rubric_locked"
+    message = "已有評審委員送出評分表，評分項目與配分不能再修改。"
+
+
+SCORE_PLACES = Decimal("0.01")  # score_items.score is numeric(5, 2)
+COMMENT_LIMIT = 2000
+SHEET_STATES = {"submitted": "已送出", "draft": "草稿", "missing": "未評分"}
+
+
+def submitted_sheets(session: Session, year: int) -> int:
+    return session.scalar(
+        select(func.count())
+        .select_from(ScoreSheet)
+        .join(Nomination, Nomination.id == ScoreSheet.nomination_id)
+        .where(Nomination.year == year, ScoreSheet.submitted_at.is_not(None))
+    )
+
+
+def parse_sheet_form(
+    rubric: rules.Rubric, scores: dict[str, str], comments: dict[str, str], *, submit: bool
+) -> tuple[dict[str, Decimal], dict[str, str]]:
+    """What a scorer typed into the page's sheet: the scores that parse, and a zh-TW message
+    per field that does not (``score_<code>``, ``comment_<code>``), so the page can say what is
+    wrong beside each item and keep everything else. A draft may leave items empty."""
+    out: dict[str, Decimal] = {}
+    errors: dict[str, str] = {}
+    for c in rubric.criteria:
+        raw = (scores.get(c.code) or "").strip()
+        key = f"score_{c.code}"
+        if not raw:
+            if submit:
+                errors[key] = f"請為「{c.name}」評分（0 至 {c.weight} 分）。"
+        else:
+            try:
+                value = Decimal(raw)
+            except InvalidOperation:
+                value = None
+            if value is None or not value.is_finite():
+                errors[key] = f"「{c.name}」的分數須為數字（0 至 {c.weight} 分）。"
+            elif not 0 <= value <= c.weight:
+                errors[key] = f"「{c.name}」的分數須介於 0 至 {c.weight} 分，您填的是 {raw} 分。"
+            elif value != value.quantize(SCORE_PLACES):
+                errors[key] = f"「{c.name}」的分數最多到小數點後 2 位。"
+            else:
+                out[c.code] = value
+        comment = (comments.get(c.code) or "").strip()
+        if len(comment) > COMMENT_LIMIT:
+            errors[f"comment_{c.code}"] = f"「{c.name}」的評語最多 {COMMENT_LIMIT} 字。"
+        elif submit and c.comment_required and not comment:
+            errors[f"comment_{c.code}"] = f"評分表規定「{c.name}」須填寫評語。"
+    return out, errors
+
+
+def sheet_for(session: Session, actor: Actor, nomination_id: int) -> dict:
+    """The caller's own sheet for a nominee (empty when not started), with the year's rubric."""
+    require_role(actor, Role.counselling)
+    nomination = session.get(Nomination, nomination_id)
+    if nomination is None:
+        raise NotFound("找不到此推薦社區。", detail=f"nomination {nomination_id}")
+    rubric = rubric_for(get_year(session, nomination.year))
+    sheet = session.scalar(
+        select(ScoreSheet).where(
+            ScoreSheet.nomination_id == nomination.id, ScoreSheet.scorer_id == actor.user_id
+        )
+    )
+    members = panel(session, nomination.year)
+    return {
+        "nomination": _nomination_json(session, nomination),
+        "rubric": rubric,
+        "finalised": _finalised(session, nomination.year),
+        "on_panel": members is None or actor.user_id in members,
+        "submitted": sheet is not None and sheet.submitted_at is not None,
+        "scores": {i.criterion: f"{i.score.normalize():f}" for i in sheet.items} if sheet else {},
+        "comments": {i.criterion: i.comment or "" for i in sheet.items} if sheet else {},
+        "comment": sheet.comment if sheet else "",
+    }
+
+
+def progress(session: Session, actor: Actor, year: int) -> dict:
+    """Who has scored what: each nominee against each panel member (送出, 草稿 or not yet)."""
+    require_role(actor, Role.city_police, Role.admin, Role.counselling)
+    noms = list_nominations(session, actor, year)
+    sheets = session.execute(
+        select(ScoreSheet.nomination_id, ScoreSheet.scorer_id, ScoreSheet.submitted_at)
+        .join(Nomination, Nomination.id == ScoreSheet.nomination_id)
+        .where(Nomination.year == year)
+    ).all()
+    members = panel(session, year)
+    scorer_ids = members if members is not None else sorted({s for _, s, _ in sheets})
+    names = dict(
+        session.execute(select(User.id, User.display_name).where(User.id.in_(scorer_ids))).all()
+    )
+    state = {(n, s): "submitted" if at is not None else "draft" for n, s, at in sheets}
+    rows = []
+    for n in noms:
+        cells = [
+            {
+                "scorer_id": s,
+                "state": state.get((n["id"], s), "missing"),
+                "label": SHEET_STATES[state.get((n["id"], s), "missing")],
+            }
+            for s in scorer_ids
+        ]
+        rows.append({**n, "cells": cells, "done": sum(c["state"] == "submitted" for c in cells)})
+    return {
+        "year": year,
+        "scorers": [{"id": s, "name": names.get(s, f"委員 {s}")} for s in scorer_ids],
+        "panel_defined": members is not None,
+        "rows": rows,
+        "complete": bool(rows)
+        and bool(scorer_ids)
+        and all(r["done"] == len(scorer_ids) for r in rows),
+    }
+
+
+def pending_sheets(session: Session, actor: Actor, year: int) -> int:
+    """Sheets still to be submitted: the caller's own (a counsellor) or the whole panel's."""
+    if actor.role not in (Role.counselling, Role.city_police, Role.admin):
+        return 0
+    if _finalised(session, year):
+        return 0
+    nominees = session.scalar(select(func.count()).where(Nomination.year == year))
+    if not nominees:
+        return 0
+    members = panel(session, year)
+    if actor.role is Role.counselling:
+        if members is not None and actor.user_id not in members:
+            return 0
+        mine = session.scalar(
+            select(func.count())
+            .select_from(ScoreSheet)
+            .join(Nomination, Nomination.id == ScoreSheet.nomination_id)
+            .where(
+                Nomination.year == year,
+                ScoreSheet.scorer_id == actor.user_id,
+                ScoreSheet.submitted_at.is_not(None),
+            )
+        )
+        return max(nominees - mine, 0)
+    if members is None:
+        return session.scalar(
+            select(func.count()).where(
+                Nomination.year == year,
+                ~select(ScoreSheet.id)
+                .where(
+                    ScoreSheet.nomination_id == Nomination.id, ScoreSheet.submitted_at.is_not(None)
+                )
+                .exists(),
+            )
+        )
+    done = session.scalar(
+        select(func.count())
+        .select_from(ScoreSheet)
+        .join(Nomination, Nomination.id == ScoreSheet.nomination_id)
+        .where(
+            Nomination.year == year,
+            ScoreSheet.submitted_at.is_not(None),
+            ScoreSheet.scorer_id.in_(members),
+        )
+    )
+    return max(nominees * len(members) - done, 0)
+
+
+def award_tiers(session: Session, year: int) -> dict:
+    """The year's award tiers by name (amount ranges for the city's confirmation form)."""
+    return {t.name: t for t in year_settings(get_year(session, year)).award_tiers}
+
+
+RESULT_COLUMNS = (
+    "名次", "社區", "分局", "初選成績", "複評平均", "結果", "獎項", "獎勵金（元）", "證書字號", "說明",
+)  # fmt: skip
+
+
+def results_table(data: dict) -> list[list]:
+    """The ranking (``results()``) as rows under ``RESULT_COLUMNS``, for CSV."""
+    return [
+        [
+            e["rank"] or "",
+            e["community"],
+            e["precinct"],
+            e["preliminary_score"],
+            "" if e["review_average"] is None else e["review_average"],
+            e["outcome_label"],
+            e["tier"] or "",
+            "" if e["award_amount"] is None else e["award_amount"],
+            e["certificate_no"] or "",
+            "；".join([*e["reasons"], *([e["tie_break"]] if e["tie_break"] else [])]),
+        ]
+        for e in data["entries"]
+    ]
+
+
+# --------------------------------------------------------------------------- rubric editing
+class RubricItemIn(BaseModel):
+    code: str = Field(min_length=1, max_length=32, pattern=r"^[a-z][a-z0-9_]*$")
+    name: str = Field(min_length=1, max_length=64)
+    weight: int = Field(gt=0, le=100, description="the item's maximum points; all sum to 100")
+    comment_required: bool = False
+    plan_ref: str = Field(default="", max_length=128)
+    descriptors: dict[str, str] | None = Field(
+        default=None, description="band code → text; kept (or the band's label) when omitted"
+    )
+
+
+class RubricIn(BaseModel):
+    name: str | None = Field(default=None, max_length=128)
+    criteria: list[RubricItemIn] = Field(min_length=1, max_length=30)
+    tie_break_criteria: list[str] | None = None
+
+
+def _rubric_summary(rubric: rules.Rubric) -> list[dict]:
+    return [
+        {"code": c.code, "name": c.name, "weight": c.weight, "comment_required": c.comment_required}
+        for c in rubric.criteria
+    ]
+
+
+def read_rubric(session: Session, actor: Actor, year: int) -> dict:
+    require_signed_in(actor)
+    rubric = rubric_for(get_year(session, year))
+    return {
+        "year": year,
+        "roc_year": roc_year(year),
+        "locked": bool(submitted_sheets(session, year)) or _finalised(session, year),
+        "total": rules.RUBRIC_TOTAL,
+        **rubric.model_dump(mode="json"),
+    }
+
+
+def update_rubric(session: Session, actor: Actor, year: int, body: RubricIn) -> dict:
+    """The city's own rubric for a year (計畫捌、三「評鑑規定由本府另訂之」): items, maximum
+    points (the weights, summing to 100) and required comments, until a sheet is submitted:
+    a sheet scored on other items or points could no longer be compared with the rest."""
+    require_role(actor, Role.city_police, Role.admin)
+    program = session.execute(
+        select(ProgramYear).where(ProgramYear.year == year).with_for_update()
+    ).scalar_one_or_none()
+    if program is None:
+        get_year(session, year)
+    _guard_open(session, year)
+    n = submitted_sheets(session, year)
+    if n:
+        raise RubricLocked(
+            f"民國 {roc_year(year)} 年度已有 {n} 份評分表送出，評分項目與配分不能再修改。",
+            detail=f"year {year}: {n} submitted sheets",
+        )
+    current = rubric_for(program)
+    codes = [i.code for i in body.criteria]
+    repeated = sorted({c for c in codes if codes.count(c) > 1})
+    if repeated:
+        raise rules.InvalidRubric(
+            f"評分項目代碼重複：{'、'.join(repeated)}。", detail=f"duplicate {repeated}"
+        )
+    total = sum(i.weight for i in body.criteria)
+    if total != rules.RUBRIC_TOTAL:
+        raise rules.InvalidRubric(
+            f"各項配分合計須為 {rules.RUBRIC_TOTAL} 分，目前合計 {total} 分。", detail=str(total)
+        )
+    previous = {c.code: c for c in current.criteria}
+    criteria = []
+    for item in body.criteria:
+        before = previous.get(item.code)
+        descriptors = item.descriptors or (
+            before.descriptors if before else {b.code: b.label for b in current.bands}
+        )
+        criteria.append(
+            {
+                "code": item.code,
+                "name": item.name.strip(),
+                "weight": item.weight,
+                "plan_ref": item.plan_ref or (before.plan_ref if before else ""),
+                "descriptors": descriptors,
+                "comment_required": item.comment_required,
+            }
+        )
+    tie_break = (
+        body.tie_break_criteria
+        if body.tie_break_criteria is not None
+        else [c for c in current.tie_break_criteria if c in codes]
+    )
+    rubric = rules.load_rubric(
+        {
+            "name": (body.name or "").strip() or current.name,
+            "bands": [b.model_dump(mode="json") for b in current.bands],
+            "criteria": criteria,
+            "tie_break_criteria": tie_break,
+        }
+    )
+    base = dict(program.settings or {}) or year_settings(program).model_dump(mode="json")
+    program.settings = {**base, "rubric": rubric.model_dump(mode="json")}
+    session.add(
+        AuditLog(
+            actor_id=actor.user_id,
+            action="evaluation.rubric_update",
+            entity="program_years",
+            entity_id=str(year),
+            detail={"before": _rubric_summary(current), "after": _rubric_summary(rubric)},
+        )
+    )
+    session.flush()
+    return read_rubric(session, actor, year)

@@ -10,7 +10,9 @@ from sqlalchemy.orm import Session
 from geo.enums import ApplicationStatus, HazardStatus, Role
 from geo.models import AnalysisRun, Application, Community, Hazard, ProgramYear
 
+from . import resident_reports, service_states
 from .access import Actor, community_filter
+from .evaluation_service import pending_sheets
 from .states import SUBSIDISED
 
 
@@ -86,6 +88,14 @@ def waiting(session: Session, actor: Actor) -> list[Item]:
             )
         )
         items.append(Item("已分派、改善中的問題點", assigned, "/app/map"))
+    if role in (Role.community, Role.station, Role.precinct):
+        n = resident_reports.count_new(session, actor)
+        items.append(Item("新的民眾回報", n, "/app/triage", urgent=n > 0))
+    if year is not None and role in (Role.counselling, Role.city_police):
+        n = pending_sheets(session, actor, year)
+        items.append(Item("待評分的評鑑表", n, "/app/evaluation", urgent=n > 0))
+    for label, n, href, urgent in service_states.waiting(session, actor):
+        items.append(Item(label, n, href, urgent=urgent))
     if role in (Role.precinct, Role.station, Role.city_police, Role.admin, Role.leader):
         runs = session.scalar(
             select(func.count()).select_from(AnalysisRun).where(AnalysisRun.kind == "blind_spots")

@@ -13,6 +13,7 @@ import geopandas as gpd
 import numpy as np
 import shapely
 from geoalchemy2.shape import from_shape
+from scipy.spatial import cKDTree
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
@@ -84,6 +85,23 @@ def plan(
     if demand.empty:
         raise InvalidInput("範圍內沒有案件或待處理的問題點，無法規劃。", detail="no demand")
     sites = candidate_sites(session, scope.area_wkb, spacing_m=spacing_m)
+    # A site the police turned down (a camera marked 不予設置, e.g. a rejected suggestion on the
+    # planning page) is not suggested again, and a street site next to a proposed camera is
+    # that proposal, which is a candidate of its own: within half a spacing counts as the same.
+    blocked = _points(
+        session,
+        f"SELECT id, 0, ST_X(geom), ST_Y(geom) FROM cameras WHERE status::text IN ('rejected', 'proposed') AND {area_clause('geom', scope)}",
+        params,
+    )
+    excluded = 0
+    if len(blocked) and len(sites):
+        near, _ = cKDTree(np.column_stack([blocked.geometry.x, blocked.geometry.y])).query(
+            np.column_stack([sites.geometry.x, sites.geometry.y]),
+            distance_upper_bound=spacing_m / 2,
+        )
+        keep = ~np.isfinite(near)
+        excluded = int((~keep).sum())
+        sites = sites[keep].reset_index(drop=True)
     proposals = _points(
         session,
         f"SELECT id, 0, ST_X(geom), ST_Y(geom) FROM cameras WHERE status::text = 'proposed' AND {area_clause('geom', scope)}",
@@ -117,7 +135,12 @@ def plan(
     ).solve(method=method, time_limit=time_limit)
     chosen = [int(c) for c in planner.chosen]
     gains = [float(g) for g in planner.marginal_gain]
-    bearing_of = list(getattr(planner, "chosen_bearing", None) or [None] * len(chosen))
+    # An array in sector mode, None for circles (an array has no truth value: test for None).
+    bearing_of = (
+        [float(b) for b in planner.chosen_bearing]
+        if planner.chosen_bearing is not None
+        else [None] * len(chosen)
+    )
     run = AnalysisRun(
         kind="placement",
         scope_kind=scope.kind,
@@ -143,6 +166,8 @@ def plan(
             "demand_points": len(demand),
             "candidates": len(candidates),
             "existing_cameras": len(existing),
+            "existing_weight": float(planner.existing_weight),
+            "excluded_sites": excluded,
         },
         created_by=actor.user_id,
     )

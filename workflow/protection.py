@@ -16,6 +16,7 @@ These are the most sensitive records in the system. The rules, all enforced here
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,13 +46,12 @@ NAME_KEYS = ("community", "district", "filed_by_name")
 
 @dataclass(frozen=True)
 class _Kind:
+    """What differs between referrals and care visits; everything else is shared."""
+
     model: type
     filter: Any
     title: str
-
-
-REFERRALS = _Kind(ProtectionReferral, referral_filter, "通報")
-CARE_VISITS = _Kind(CareVisit, care_visit_filter, "關懷訪視紀錄")
+    to_json: Callable[..., dict]
 
 
 def _text(value: Any, label: str, key: str, *, required: bool = True, limit: int = 256) -> str:
@@ -98,79 +98,88 @@ def _placement(
 
 
 # --------------------------------------------------------------------------- filing
-def file_referral(session: Session, actor: Actor, data: dict, *, via: str = "api") -> dict:
-    """A referral of a suspected case; returned to its filer, who may read it until received."""
+def _file(session: Session, actor: Actor, kind: _Kind, data: dict, values, via: str) -> dict:
+    """File a record of ``kind``: placed by the filer's community, audited, returned to the
+    filer (who may read it until it is received). ``values(data)`` checks the kind's fields."""
     require_protection_filer(actor)
+    community_id, district_id = _placement(session, actor, data.get("community_id"))
+    record = kind.model(
+        status=ProtectionStatus.submitted,
+        filed_by=actor.user_id,
+        filer_role=actor.role.value,
+        community_id=community_id,
+        district_id=district_id,
+        **values(data),
+    )
+    session.add(record)
+    session.flush()
+    _audit(session, actor, "protection.create", kind.model.__tablename__, [record.id], via)
+    return kind.to_json(session, actor, record)
+
+
+def _referral_values(data: dict) -> dict:
     try:
         kind = ProtectionKind(data.get("kind"))
     except ValueError:
         raise InvalidInput(
             "請選擇通報類別：疑似家庭暴力或疑似兒童及少年保護事件。", detail="bad kind"
         ) from None
-    community_id, district_id = _placement(session, actor, data.get("community_id"))
     observed_on = data.get("observed_on")
     if observed_on is not None and observed_on > dt.date.today():
         raise InvalidInput("發現日期不能晚於今天。", detail="observed_on in the future")
-    record = ProtectionReferral(
-        kind=kind,
-        status=ProtectionStatus.submitted,
-        filed_by=actor.user_id,
-        filer_role=actor.role.value,
-        community_id=community_id,
-        district_id=district_id,
-        subject_name=_text(data.get("subject_name"), "當事人姓名或稱呼", "subject_name", limit=64),
-        subject_age=_text(data.get("subject_age"), "年齡", "subject_age", required=False, limit=32)
+    return {
+        "kind": kind,
+        "subject_name": _text(
+            data.get("subject_name"), "當事人姓名或稱呼", "subject_name", limit=64
+        ),
+        "subject_age": _text(
+            data.get("subject_age"), "年齡", "subject_age", required=False, limit=32
+        )
         or None,
-        subject_address=_text(data.get("subject_address"), "地址", "subject_address"),
-        contact_phone=_text(
+        "subject_address": _text(data.get("subject_address"), "地址", "subject_address"),
+        "contact_phone": _text(
             data.get("contact_phone"), "聯絡電話", "contact_phone", required=False, limit=32
         )
         or None,
-        observed_on=observed_on,
-        description=_text(data.get("description"), "情形說明", "description", limit=5000),
-        immediate_danger=bool(data.get("immediate_danger")),
-        reporter_name=_text(
+        "observed_on": observed_on,
+        "description": _text(data.get("description"), "情形說明", "description", limit=5000),
+        "immediate_danger": bool(data.get("immediate_danger")),
+        "reporter_name": _text(
             data.get("reporter_name"), "通報人", "reporter_name", required=False, limit=64
         )
         or None,
-    )
-    session.add(record)
-    session.flush()
-    _audit(session, actor, "protection.create", ProtectionReferral.__tablename__, [record.id], via)
-    return _referral_json(session, actor, record)
+    }
 
 
-def file_care_visit(session: Session, actor: Actor, data: dict, *, via: str = "api") -> dict:
-    """A care visit to a vulnerable family (陸、三、(四))."""
-    require_protection_filer(actor)
-    community_id, district_id = _placement(session, actor, data.get("community_id"))
+def _care_visit_values(data: dict) -> dict:
     visited_on = data.get("visited_on")
     if visited_on is None or visited_on > dt.date.today():
         raise InvalidInput("請填寫訪視日期（不能晚於今天）。", detail="bad visited_on")
-    record = CareVisit(
-        status=ProtectionStatus.submitted,
-        filed_by=actor.user_id,
-        filer_role=actor.role.value,
-        community_id=community_id,
-        district_id=district_id,
-        family_name=_text(data.get("family_name"), "家庭稱呼", "family_name", limit=64),
-        address=_text(data.get("address"), "地址", "address"),
-        visited_on=visited_on,
-        visitors=_text(data.get("visitors"), "訪視人員", "visitors", limit=128),
-        situation=_text(data.get("situation"), "訪視情形", "situation", limit=5000),
-        resources_offered=_text(
+    return {
+        "family_name": _text(data.get("family_name"), "家庭稱呼", "family_name", limit=64),
+        "address": _text(data.get("address"), "地址", "address"),
+        "visited_on": visited_on,
+        "visitors": _text(data.get("visitors"), "訪視人員", "visitors", limit=128),
+        "situation": _text(data.get("situation"), "訪視情形", "situation", limit=5000),
+        "resources_offered": _text(
             data.get("resources_offered"),
             "提供資源",
             "resources_offered",
             required=False,
             limit=5000,
         ),
-        needs_follow_up=bool(data.get("needs_follow_up")),
-    )
-    session.add(record)
-    session.flush()
-    _audit(session, actor, "protection.create", CareVisit.__tablename__, [record.id], via)
-    return _care_visit_json(session, actor, record)
+        "needs_follow_up": bool(data.get("needs_follow_up")),
+    }
+
+
+def file_referral(session: Session, actor: Actor, data: dict, *, via: str = "api") -> dict:
+    """A referral of a suspected case; returned to its filer, who may read it until received."""
+    return _file(session, actor, REFERRALS, data, _referral_values, via)
+
+
+def file_care_visit(session: Session, actor: Actor, data: dict, *, via: str = "api") -> dict:
+    """A care visit to a vulnerable family (陸、三、(四))."""
+    return _file(session, actor, CARE_VISITS, data, _care_visit_values, via)
 
 
 # --------------------------------------------------------------------------- reading
@@ -260,6 +269,10 @@ def _care_visit_json(
     return out
 
 
+REFERRALS = _Kind(ProtectionReferral, referral_filter, "通報", _referral_json)
+CARE_VISITS = _Kind(CareVisit, care_visit_filter, "關懷訪視紀錄", _care_visit_json)
+
+
 def _require_reader_or_filer(actor: Actor) -> None:
     require_signed_in(actor)
     require_role(actor, PROTECTION_READER, *PROTECTION_FILERS)
@@ -273,7 +286,8 @@ def _list(
     limit: int,
     offset: int,
     via: str,
-) -> tuple[int, list]:
+) -> dict:
+    """A page of ``kind`` the actor may read; every record returned is an audited read."""
     _require_reader_or_filer(actor)
     model = kind.model
     where: list[ColumnElement[bool]] = [kind.filter(actor)]
@@ -287,7 +301,14 @@ def _list(
         _with_names(model).where(*where).order_by(model.id.desc()).limit(limit).offset(offset)
     ).all()
     _audit(session, actor, "protection.list", model.__tablename__, [r[0].id for r in rows], via)
-    return total, [(r[0], {k: getattr(r, k) for k in NAME_KEYS}) for r in rows]
+    return {
+        "total": total,
+        "limit": limit,
+        "offset": offset,
+        "items": [
+            kind.to_json(session, actor, r[0], {k: getattr(r, k) for k in NAME_KEYS}) for r in rows
+        ],
+    }
 
 
 def _get(session: Session, actor: Actor, kind: _Kind, record_id: int, *, lock: bool = False):
@@ -305,6 +326,12 @@ def _get(session: Session, actor: Actor, kind: _Kind, record_id: int, *, lock: b
     return record
 
 
+def _read(session: Session, actor: Actor, kind: _Kind, record_id: int, via: str) -> dict:
+    record = _get(session, actor, kind, record_id)
+    _audit(session, actor, "protection.read", kind.model.__tablename__, [record.id], via)
+    return kind.to_json(session, actor, record)
+
+
 def list_referrals(
     session: Session,
     actor: Actor,
@@ -314,19 +341,11 @@ def list_referrals(
     offset: int = 0,
     via: str = "api",
 ) -> dict:
-    total, rows = _list(session, actor, REFERRALS, status, limit, offset, via)
-    return {
-        "total": total,
-        "limit": limit,
-        "offset": offset,
-        "items": [_referral_json(session, actor, r, names) for r, names in rows],
-    }
+    return _list(session, actor, REFERRALS, status, limit, offset, via)
 
 
 def get_referral(session: Session, actor: Actor, referral_id: int, *, via: str = "api") -> dict:
-    record = _get(session, actor, REFERRALS, referral_id)
-    _audit(session, actor, "protection.read", ProtectionReferral.__tablename__, [record.id], via)
-    return _referral_json(session, actor, record)
+    return _read(session, actor, REFERRALS, referral_id, via)
 
 
 def list_care_visits(
@@ -338,19 +357,11 @@ def list_care_visits(
     offset: int = 0,
     via: str = "api",
 ) -> dict:
-    total, rows = _list(session, actor, CARE_VISITS, status, limit, offset, via)
-    return {
-        "total": total,
-        "limit": limit,
-        "offset": offset,
-        "items": [_care_visit_json(session, actor, v, names) for v, names in rows],
-    }
+    return _list(session, actor, CARE_VISITS, status, limit, offset, via)
 
 
 def get_care_visit(session: Session, actor: Actor, visit_id: int, *, via: str = "api") -> dict:
-    record = _get(session, actor, CARE_VISITS, visit_id)
-    _audit(session, actor, "protection.read", CareVisit.__tablename__, [record.id], via)
-    return _care_visit_json(session, actor, record)
+    return _read(session, actor, CARE_VISITS, visit_id, via)
 
 
 # --------------------------------------------------------------------------- social affairs
@@ -376,8 +387,7 @@ def _move(
     elif target is ProtectionStatus.closed:
         record.closed_at = now
     session.flush()
-    to_json = _referral_json if kind is REFERRALS else _care_visit_json
-    return to_json(session, actor, record)
+    return kind.to_json(session, actor, record)
 
 
 def receive_referral(

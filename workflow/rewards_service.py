@@ -25,9 +25,11 @@ from geo.errors import InvalidInput
 from geo.models import (
     Application,
     ApplicationEvent,
+    AuditLog,
     Community,
     PoliceStation,
     Precinct,
+    User,
     community_villages,
 )
 from geo.models_workflow import ApplicationForm, EvaluationResult, RewardHeadcount
@@ -228,3 +230,81 @@ def set_headcount(session: Session, actor: Actor, year: int, body: HeadcountIn) 
         )
     )
     return body.model_dump(mode="json")
+
+
+# --------------------------------------------------------------------------- the web pages
+REWARD_COLUMNS = ("單位", "單位類別", "條款", "職務", "人數", "獎度", "依據")
+
+
+def table(data: dict) -> list[list]:
+    """The staff rewards (``compute()``) as one row per unit, clause and post (who, unit,
+    reward level, basis) under ``REWARD_COLUMNS``; clauses that earn nothing are left out, and
+    the 玖、二 communities follow with their basis."""
+    rows: list[list] = []
+    for unit in data["units"]:
+        for clause in unit["clauses"]:
+            if not clause["award_units"]:
+                continue
+            for post in clause["posts"]:
+                rows.append(
+                    [
+                        unit["unit"],
+                        unit["kind_label"],
+                        clause["clause_label"],
+                        post["post_label"],
+                        "未提供" if post["persons"] is None else post["persons"],
+                        post["award_label"],
+                        f"{clause['explanation']} {post['explanation']}",
+                    ]
+                )
+    for s in data["evaluation_staff"]:
+        rows.append(
+            [
+                s["community"],
+                "評鑑績優社區相關單位",
+                "玖、二 評鑑前列優質治安社區",
+                "工作出力有功人員",
+                "依附件9",
+                "依附件9獎勵基準表",
+                s["explanation"],
+            ]
+        )
+    return rows
+
+
+def confirm(session: Session, actor: Actor, year: int) -> dict:
+    """The city confirms the year's rewards table as computed: the table itself is kept in the
+    audit log (no table of its own), so what was confirmed, by whom and when stays on record."""
+    require_role(actor, Role.city_police, Role.admin)
+    data = compute(session, actor, year)
+    rows = table(data)
+    session.add(
+        AuditLog(
+            actor_id=actor.user_id,
+            action="rewards.confirm",
+            entity="program_years",
+            entity_id=str(year),
+            detail={"columns": list(REWARD_COLUMNS), "rows": rows},
+        )
+    )
+    session.flush()
+    return confirmation(session, year) or {}
+
+
+def confirmation(session: Session, year: int) -> dict | None:
+    """The latest confirmation of the year's rewards, and whether the table changed since."""
+    row = session.execute(
+        select(AuditLog, User.display_name)
+        .outerjoin(User, User.id == AuditLog.actor_id)
+        .where(
+            AuditLog.action == "rewards.confirm",
+            AuditLog.entity == "program_years",
+            AuditLog.entity_id == str(year),
+        )
+        .order_by(AuditLog.id.desc())
+        .limit(1)
+    ).first()
+    if row is None:
+        return None
+    log, name = row
+    return {"at": log.at, "by": name or "", "rows": log.detail.get("rows", [])}

@@ -220,3 +220,84 @@ def history(session: Session, states: StateTable, record_id: int) -> list[dict]:
         }
         for e, name in rows
     ]
+
+
+# --------------------------------------------------------------------------- home page
+def waiting(session: Session, actor: Actor) -> list[tuple[str, int, str, bool]]:
+    """The services' records waiting for the actor's move: (label, count, page, urgent), for
+    the home page (``workflow.home``). Counts only; nothing is read, so nothing is audited."""
+    # Imported here: the access rules import this module's neighbours, not the other way.
+    import datetime as dt
+
+    from geo.models import Community
+    from geo.models_services import (
+        BulletinIssue,
+        CareVisit,
+        Consultation,
+        DisasterRequest,
+        ProtectionReferral,
+    )
+
+    from .access import community_filter
+    from .services_access import (
+        CONSULTATION_OFFICERS,
+        PROTECTION_READER,
+        bulletin_edit_filter,
+        consultation_filter,
+    )
+
+    def count(model, *where, join_community: bool = False) -> int:
+        stmt = select(func.count()).select_from(model)
+        if join_community:
+            stmt = stmt.join(Community, Community.id == model.community_id)
+        return session.scalar(stmt.where(*where)) or 0
+
+    out: list[tuple[str, int, str, bool]] = []
+    role = actor.role
+    if role in CONSULTATION_OFFICERS:
+        n = count(Consultation, consultation_filter(actor), Consultation.status == C.requested)
+        out.append(("待指派防竊顧問的申請", n, "/services/consultations?status=requested", n > 0))
+        today = dt.date.today()
+        due = count(
+            Consultation,
+            consultation_filter(actor),
+            Consultation.status == C.visited,
+            Consultation.follow_up_on <= today + dt.timedelta(days=14),
+        )
+        overdue = count(
+            Consultation,
+            consultation_filter(actor),
+            Consultation.status == C.visited,
+            Consultation.follow_up_on < today,
+        )
+        out.append(("到期的防竊追蹤（14 天內）", due, "/services/consultations", overdue > 0))
+    if role is Role.fire_bureau:
+        n = count(
+            DisasterRequest,
+            community_filter(actor),
+            DisasterRequest.status == D.submitted,
+            join_community=True,
+        )
+        out.append(
+            ("待回覆的防災宣導申請", n, "/services/disaster-requests?status=submitted", n > 0)
+        )
+    if role is Role.community:
+        n = count(
+            DisasterRequest,
+            community_filter(actor),
+            DisasterRequest.status == D.rescheduled,
+            join_community=True,
+        )
+        if n:
+            out.append(("消防局建議改期、待您回覆", n, "/services/disaster-requests", True))
+        drafts = count(BulletinIssue, bulletin_edit_filter(actor), BulletinIssue.status == B.draft)
+        if drafts:
+            out.append(("尚未發布的「e話」草稿", drafts, "/services/bulletins", False))
+    if role is PROTECTION_READER:
+        for model, label in (
+            (ProtectionReferral, "待受理的婦幼保護通報"),
+            (CareVisit, "待受理的關懷訪視紀錄"),
+        ):
+            n = count(model, model.status == P.submitted)
+            out.append((label, n, "/services/protection?status=submitted", n > 0))
+    return out

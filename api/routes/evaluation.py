@@ -46,6 +46,18 @@ def save_sheet(
     return ok(service.save_sheet(session, actor, nomination_id, body))
 
 
+@router.get(f"{Y}/rubric", summary="年度評分表（項目、配分、須填評語）")
+def rubric(year: int, session: SessionDep, actor: SignedInActor) -> JSONResponse:
+    return ok(service.read_rubric(session, actor, year))
+
+
+@router.put(f"{Y}/rubric", summary="修改年度評分表（市府；有評分表送出後不能修改）")
+def update_rubric(
+    year: int, body: service.RubricIn, session: SessionDep, actor: SignedInActor
+) -> JSONResponse:
+    return ok(service.update_rubric(session, actor, year, body))
+
+
 @router.get(f"{Y}/evaluation/my-sheets", summary="我的評分表")
 def my_sheets(year: int, session: SessionDep, actor: SignedInActor) -> JSONResponse:
     return ok(service.my_sheets(session, actor, year))
@@ -78,6 +90,11 @@ def certificates(year: int, session: SessionDep, actor: SignedInActor) -> JSONRe
 @router.get(f"{Y}/rewards", summary="獎勵核算（計畫玖）")
 def rewards(year: int, session: SessionDep, actor: SignedInActor) -> JSONResponse:
     return ok(rewards_service.compute(session, actor, year))
+
+
+@router.post(f"{Y}/rewards/confirm", summary="確認年度敘獎表（市府；記入稽核紀錄）")
+def confirm_rewards(year: int, session: SessionDep, actor: SignedInActor) -> JSONResponse:
+    return ok(rewards_service.confirm(session, actor, year))
 
 
 @router.put(f"{Y}/rewards/headcounts", summary="登錄單位職務人數（擇優半數等之計算）")

@@ -119,7 +119,13 @@ def public_district(
 def public_community(request: Request, session: SessionDep, community_id: int) -> HTMLResponse:
     options = _options(request)
     m = service.community_map_for(session, ANONYMOUS, community_id, options, public=True)
-    return _page(service.html(m), options, public=True)
+    # Residents looking at their community's map can report a concern from it (issue #7, 6).
+    link = (
+        f'<a href="/public/report?community={community_id}" id="report-link" style="position:'
+        "fixed;left:10px;bottom:24px;z-index:1000;background:#0b5394;color:#fff;padding:"
+        '.6rem 1rem;border-radius:6px;font-size:1rem;text-decoration:none">回報治安疑慮</a>'
+    )
+    return _page(service.html(m).replace("</body>", link + "</body>", 1), options, public=True)
 
 
 # --------------------------------------------------------------------------- assets

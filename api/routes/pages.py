@@ -149,23 +149,66 @@ LINKS = {
     "community": [
         ("社區安全檢測地圖", "/app/map"),
         ("年度申請", "/app/applications"),
-        ("匯出社區地圖", "/app/export"),
+        ("婦幼安全檢測（步行稽核）", "/app/audits"),
+        ("監視器建議設置", "/app/cameras"),
+        ("治安區塊與認養", "/app/blocks"),
+        ("巡守路線", "/app/routes"),
+        ("每月管考月報", "/app/reports"),
+        ("經費核銷", "/app/claims"),
+        ("匯出與匯入社區地圖", "/app/export"),
+        ("民眾回報處理", "/app/triage"),
     ],
     "precinct": [
         ("轄區安全檢測地圖", "/app/map"),
         ("申請案初審", "/app/review"),
         ("治安死角與監視器規劃", "/app/analysis"),
+        ("監視器設置規劃", "/app/planning"),
+        ("治安死角清單", "/app/blindspots"),
+        ("評鑑推薦", "/app/nominations"),
+        ("民眾回報處理", "/app/triage"),
     ],
-    "station": [("轄區地圖", "/app/map"), ("申請案", "/app/review"), ("治安死角", "/app/analysis")],
+    "station": [
+        ("轄區地圖", "/app/map"),
+        ("申請案", "/app/review"),
+        ("治安死角", "/app/analysis"),
+        ("監視器設置規劃", "/app/planning"),
+        ("治安死角清單", "/app/blindspots"),
+        ("民眾回報處理", "/app/triage"),
+    ],
     "district_office": [("轄區地圖", "/app/map"), ("申請案", "/app/review")],
     "city_police": [
         ("複審核定與名額", "/app/approvals"),
         ("全市涵蓋情形", "/app/dashboard"),
         ("全市分析", "/app/analysis"),
+        ("全市監視器規劃", "/app/planning"),
+        ("全市治安死角清單", "/app/blindspots"),
+        ("民眾回報處理", "/app/triage"),
+        ("評鑑、排名與獎項", "/app/evaluation"),
+        ("敘獎", "/app/rewards"),
+        ("匯出資料", "/app/exports"),
         ("API 文件", "/docs"),
     ],
     "leader": [("全市涵蓋情形", "/app/dashboard")],
+    "counselling": [("評鑑評分表", "/app/evaluation")],
 }
+# The plan's other services (issue #8), each role the ones it uses; added to the lists above.
+_SERVICES = {
+    "community": [("防竊諮詢申請", "/services/consultations"), ("防災宣導申請", "/services/disaster-requests"),
+                  ("婦幼保護通報與關懷訪視", "/services/protection"), ("守望相助隊", "/services/watch-teams"),
+                  ("犯罪預防宣導", "/services/promotion-events"), ("社區治安「e話」", "/services/bulletins")],
+    "station": [("防竊達人", "/services/consultations"), ("犯罪預防宣導", "/services/promotion-events"),
+                ("守望相助隊", "/services/watch-teams"), ("社區治安「e話」", "/services/bulletins")],
+    "precinct": [("防竊達人", "/services/consultations"), ("犯罪預防宣導", "/services/promotion-events"),
+                 ("社區治安「e話」", "/services/bulletins")],
+    "district_office": [("區治安「e話」", "/services/bulletins"), ("婦幼保護通報", "/services/protection")],
+    "city_police": [("防竊諮詢統計", "/services/consultations/figures"), ("社區治安服務", "/services")],
+    "fire_bureau": [("防災宣導申請案件", "/services/disaster-requests")],
+    "social_affairs": [("婦幼保護通報與關懷訪視", "/services/protection")],
+    "counselling": [("社區治安服務統計", "/services")],
+    "leader": [("社區治安服務統計", "/services")],
+}  # fmt: skip
+for _role, _links in _SERVICES.items():
+    LINKS.setdefault(_role, []).extend(_links)
 
 
 @router.get("/app", response_class=HTMLResponse)

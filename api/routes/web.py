@@ -24,6 +24,7 @@ from geo.errors import PermissionDenied
 from geo.models import Community, District, ProgramYear, User
 from maps.assets import Basemap
 from workflow import applications as apps
+from workflow import files as app_files
 from workflow import home
 from workflow.access import Actor, community_filter
 from workflow.layers import hazard_categories
@@ -209,6 +210,7 @@ def application_detail(
         return "pages/application.html", {
             "title": f"申請案：{data['community']['name']}",
             "a": data,
+            "files": app_files.list_files(session, actor, application_id),
             "editable": editable,
             "cfg": _json({"application": data, "basemap": _basemap()}),
             "back": {
@@ -276,16 +278,31 @@ def approvals(request: Request, session: SessionDep, user: OptionalUser) -> Resp
 
 # --------------------------------------------------------------------------- leaders, police
 @router.get("/app/dashboard", response_class=HTMLResponse)
-def dashboard(request: Request, session: SessionDep, user: OptionalUser) -> Response:
+def dashboard(
+    request: Request, session: SessionDep, user: OptionalUser, district: str | None = None
+) -> Response:
+    from geo.errors import NotFound
+    from maps.charts import dashboard_charts
+    from workflow import trends
+
     def build(u: User, actor: Actor):
         program = _open_year(session)
         year = apps.year_json(session, program) if program is not None else None
         districts = session.execute(select(District.name).order_by(District.code)).scalars().all()
+        # Monthly trends, city-wide or for the chosen district (issue #7, item 5).
+        error = None
+        try:
+            monthly = trends.monthly(session, actor, district=district or None)
+        except NotFound as exc:
+            error, monthly = exc.message, trends.monthly(session, actor)
         return "pages/dashboard.html", {
             "title": "全市涵蓋情形",
             "year": year,
             "districts": districts,
             "cfg": _json({"year": program.year if program else None}),
+            "trend_district": monthly["district"],
+            "trend_charts": dashboard_charts(monthly),
+            "error": error,
         }
 
     return _page(request, user, DASHBOARD_ROLES, build)

@@ -167,6 +167,41 @@
     }
   }
 
+  // ---- attachments: uploaded once the draft exists (a file needs its application)
+  const MAX_FILE = 10 * 1024 * 1024;
+  function checkFiles() {
+    const big = Array.from($("attachments").files).filter(function (f) { return f.size > MAX_FILE; });
+    if (big.length) {
+      sm.fieldError("attachments", "檔案太大（每檔上限 10 MB）：" + big.map(function (f) { return f.name; }).join("、"));
+      return false;
+    }
+    return true;
+  }
+  async function listFiles() {
+    if (appId === null) return;
+    const r = await sm.api("GET", "/api/applications/" + appId + "/files");
+    $("attachment-list").innerHTML = (r.data || []).map(function (f) {
+      return '<li><a href="' + sm.esc(f.href) + '">' + sm.esc(f.filename) + "</a></li>";
+    }).join("");
+  }
+  async function upload() {
+    const input = $("attachments");
+    const chosen = Array.from(input.files);
+    for (const f of chosen) {
+      const fd = new FormData();
+      fd.append("purpose", "attachment");
+      fd.append("file", f, f.name);
+      try {
+        await sm.api("POST", "/api/applications/" + appId + "/files", fd);
+      } catch (e) {
+        sm.fieldError("attachments", f.name + "：" + e.message);
+        throw e;
+      }
+    }
+    input.value = "";
+    if (chosen.length) await listFiles();
+  }
+
   async function run(btn, fn) {
     btn.disabled = true;
     try { await fn(); } catch (e) {
@@ -174,8 +209,8 @@
     } finally { btn.disabled = false; }
   }
   $("save").addEventListener("click", function () {
-    if (!check(step)) return;
-    run($("save"), async function () { await save(); sm.say("msg", "草稿已儲存。", "ok"); });
+    if (!check(step) || !checkFiles()) return;
+    run($("save"), async function () { await save(); await upload(); sm.say("msg", "草稿已儲存。", "ok"); });
   });
   $("submit").addEventListener("click", function () {
     if (!check(0, true)) {
@@ -185,8 +220,10 @@
       if (fs) go(Number(fs.dataset.step));
       return;
     }
+    if (!checkFiles()) { go(4); return; }
     run($("submit"), async function () {
       await save();
+      await upload();
       await sm.api("POST", "/api/applications/" + appId + "/transitions", { to: "submitted" });
       window.location.href = "/app/applications/" + appId + "?sent=1";
     });
@@ -211,6 +248,7 @@
     showPicked();
     if (drawn) map.fitBounds(drawn.getBounds());
   }
+  listFiles().catch(function () {});
   if (!$("budget").tBodies[0].rows.length) addLine();
   map.setView(drawn ? drawn.getBounds().getCenter() : [25.0215, 121.4655], 15);
   refreshVillages();

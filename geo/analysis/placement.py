@@ -9,11 +9,15 @@ Build, solve, read (``../shared/STYLE.md`` rule 7, after ``spopt.locate``)::
 All coordinates are metres in EPSG:3826 (TWD97 / TM2 zone 121). The coverage relation is built
 with a KD-tree into a sparse matrix; demand points with the same set of covering columns are
 merged into one weighted row before any optimisation, which is what keeps city-sized instances
-small. The exact model is solved by HiGHS (``highspy``), warm-started with greedy plus swap
-local search; the greedy alone gives instant previews. On large cardinality models (see
-``LAGRANGIAN_MIN_PAIRS``) a Lagrangian relaxation first supplies a proven bound, a second
-starting point for the swaps and variable fixings that shrink what HiGHS has to solve; the
-reported gap is always against the best proven bound of either.
+small. The exact model is solved through HiGHS (``highspy``), warm-started with greedy plus
+swap local search; the greedy alone gives instant previews. Cardinality models are first
+solved by an LP branch and bound with HiGHS solving the node LPs (``_branch_and_bound``: on
+these models it closes the tree in a few dozen nodes where HiGHS's MILP spends seconds on root
+cuts), HiGHS's MILP taking over what it leaves open; budget and sector models go to HiGHS's
+MILP directly. On large cardinality models (see ``LAGRANGIAN_MIN_PAIRS``) the smoothed
+Lagrangian dual first supplies a proven bound near the LP bound and a second plan, then
+subgradient steps fix variables that shrink what HiGHS has to solve; the reported gap is
+always against the best proven bound of all.
 """
 
 from __future__ import annotations
@@ -564,10 +568,12 @@ def _order_by_gain(m: _Model, chosen: Sequence[int]) -> tuple[list[int], list[fl
 
 
 # --------------------------------------------------------------------------- Lagrangian
-# Below this many coverage pairs HiGHS alone proves optimality faster than the subgradient
-# iterations would take; above it the LP at HiGHS's root is what costs, and the Lagrangian
-# bound with its variable fixings shrinks the model first.
+# Below this many coverage pairs the LP branch and bound (then HiGHS's MILP) proves optimality
+# faster than the dual iterations would take; above it the LP itself is what costs, and the
+# smoothed Lagrangian bound with the subgradient's variable fixings comes first.
 LAGRANGIAN_MIN_PAIRS = 300_000
+# Share of the time left that the LP branch and bound may use before HiGHS's MILP takes over.
+BB_SHARE = 0.6
 
 
 @dataclass
@@ -588,6 +594,7 @@ def _lagrangian(
     deadline: float,
     integral: bool,
     polish_seconds: float = 0.0,
+    lam0: np.ndarray | None = None,
 ) -> _Lagrangian:
     r"""Lagrangian bound of the cardinality MCLP, with heuristic plans and variable fixing.
 
@@ -608,7 +615,7 @@ def _lagrangian(
     x = np.zeros(n_cols)
     x[start] = 1.0
     cnt = m.b @ x
-    lam = np.where(cnt >= 2, 0.0, m.w)
+    lam = np.where(cnt >= 2, 0.0, m.w) if lam0 is None else np.clip(lam0, 0.0, m.w)
     lb, best = start_value, list(start)
     ub_best = np.inf
     # a long step and patience before halving it worked best on clustered city instances
@@ -680,6 +687,77 @@ def _lagrangian(
     return _Lagrangian(ub_best, best, lb, fix0, fix1, proven)
 
 
+def _lagrangian_value(m: _Model, k: int, lam: np.ndarray) -> float:
+    """:math:`L(\\lambda)` of :func:`_lagrangian`: an upper bound for any ``0 <= lam <= w``."""
+    lam = np.clip(lam, 0.0, m.w)
+    v = m.bc.T @ lam
+    n_cols = len(v)
+    kk = min(k, n_cols)
+    top = np.partition(v, n_cols - kk)[n_cols - kk :] if kk < n_cols else v
+    return float((m.w - lam).sum() + np.maximum(top, 0.0).sum())
+
+
+def _smoothed_dual(m: _Model, k: int, deadline: float) -> tuple[float, np.ndarray]:
+    r"""The Lagrangian dual of :func:`_lagrangian`, minimised smoothly; returns (bound, λ).
+
+    With :math:`\text{sum of the } K \text{ largest } v_j^+ = \min_{t \ge 0} K t +
+    \sum_j (v_j - t)^+`, the dual is :math:`\min_{0 \le \lambda \le w,\, t \ge 0}
+    \sum_i (w_i - \lambda_i) + K t + \sum_j (v_j - t)^+`. Replacing :math:`(\cdot)^+` by
+    :math:`\mu \log(1 + e^{\cdot/\mu})` makes it smooth, and L-BFGS-B with bounds solves
+    it in a few hundred products with the coverage matrix, for a shrinking :math:`\mu`.
+    Subgradient steps need thousands on dense street models (one candidate every 28 m)
+    and stall far above the LP bound, which this reaches. The bound returned is the exact
+    :math:`L(\lambda)` at the multipliers found, so it is proven whatever the smoothing.
+    """
+    from scipy.optimize import Bounds, minimize
+    from scipy.special import expit
+
+    n_rows, n_cols = m.b.shape
+    kk = min(k, n_cols)
+    bt = m.bc.T.tocsr()
+
+    def smooth(z, mu):
+        lam, t = z[:n_rows], z[n_rows]
+        u = (bt @ lam - t) / mu
+        sig = expit(u)
+        value = (m.w - lam).sum() + kk * t + mu * np.logaddexp(0.0, u).sum()
+        grad = np.empty(n_rows + 1)
+        grad[:n_rows] = m.b @ sig - 1.0
+        grad[n_rows] = kk - sig.sum()
+        return value, grad
+
+    def stop(intermediate_result):
+        if time.perf_counter() > deadline:
+            raise StopIteration
+
+    lam = 0.5 * m.w
+    v = bt @ lam
+    t0 = float(np.partition(v, n_cols - kk)[n_cols - kk]) if kk < n_cols else 0.0
+    z = np.append(lam, max(t0, 0.0))
+    box = Bounds(np.zeros(n_rows + 1), np.append(m.w, np.inf))
+    best, best_lam = _lagrangian_value(m, k, lam), lam
+    mu = max(float(np.median(m.w)), 1e-6)
+    while time.perf_counter() < deadline and mu > 1e-5 * max(float(m.w.max()), 1.0):
+        res = minimize(
+            smooth,
+            z,
+            args=(mu,),
+            jac=True,
+            method="L-BFGS-B",
+            bounds=box,
+            callback=stop,
+            options={"maxiter": 200},
+        )
+        z = res.x
+        lam = np.clip(z[:n_rows], 0.0, m.w)
+        value = _lagrangian_value(m, k, lam)
+        if value < best:
+            best, best_lam = value, lam
+        mu /= 4.0
+    log.debug("smoothed dual: bound %.6g", best)
+    return best, best_lam
+
+
 def _restrict(m: _Model, fix0: np.ndarray, fix1: np.ndarray) -> tuple[_Model, float]:
     """The model left after fixing columns: rows seen by fixed-in columns leave with their
     weight (returned), fixed-out columns are dropped, and rows are merged again.
@@ -736,18 +814,9 @@ def _new_highs(highspy):
         os.close(saved)
 
 
-def _solve_milp(
-    m: _Model,
-    k: int | None,
-    budget: float | None,
-    start: list[int],
-    time_limit: float,
-    mip_rel_gap: float,
-    threads: int | None,
-) -> tuple[list[int] | None, float, float, str]:
-    """Solve the reduced MCLP with HiGHS; returns (chosen, objective, bound, status)."""
-    import highspy
-
+def _pass_model(h, highspy, m: _Model, k: int | None, budget: float | None, integer: bool):
+    """Load the reduced MCLP into the HiGHS instance ``h`` in one call (columns: the model's
+    columns ``x``, then one ``y`` per row); ``integer`` makes ``x`` binary, else the LP."""
     n_rows, n_cols = m.b.shape
     # constraint rows: coverage (n_rows), then cardinality, budget, one per multi-column site
     blocks_x = [-m.b]
@@ -786,19 +855,8 @@ def _solve_milp(
     lower = np.zeros(num_col)
     upper = np.ones(num_col)
     integrality = np.concatenate(
-        [np.ones(n_cols, dtype=np.int32), np.zeros(n_rows, dtype=np.int32)]
+        [np.full(n_cols, 1 if integer else 0, dtype=np.int32), np.zeros(n_rows, dtype=np.int32)]
     )  # x binary (HighsVarType.kInteger = 1); y continuous, integral at any optimum
-
-    h = _new_highs(highspy)
-    h.setOptionValue("output_flag", False)
-    h.setOptionValue("time_limit", float(max(time_limit, 0.01)))
-    h.setOptionValue("mip_rel_gap", float(mip_rel_gap))
-    if np.all(m.w == np.round(m.w)):
-        # integral weights make every plan's value an integer: a bound less than one above
-        # the incumbent already proves it optimal
-        h.setOptionValue("mip_abs_gap", 1.0 - 1e-6)
-    if threads:
-        h.setOptionValue("threads", int(threads))
     status = h.passModel(
         num_col,
         num_row,
@@ -818,6 +876,32 @@ def _solve_milp(
     )
     if status == highspy.HighsStatus.kError:
         raise RuntimeError("HiGHS refused the coverage model")
+
+
+def _solve_milp(
+    m: _Model,
+    k: int | None,
+    budget: float | None,
+    start: list[int],
+    time_limit: float,
+    mip_rel_gap: float,
+    threads: int | None,
+) -> tuple[list[int] | None, float, float, str]:
+    """Solve the reduced MCLP with HiGHS; returns (chosen, objective, bound, status)."""
+    import highspy
+
+    n_cols = m.b.shape[1]
+    h = _new_highs(highspy)
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("time_limit", float(max(time_limit, 0.01)))
+    h.setOptionValue("mip_rel_gap", float(mip_rel_gap))
+    if np.all(m.w == np.round(m.w)):
+        # integral weights make every plan's value an integer: a bound less than one above
+        # the incumbent already proves it optimal
+        h.setOptionValue("mip_abs_gap", 1.0 - 1e-6)
+    if threads:
+        h.setOptionValue("threads", int(threads))
+    _pass_model(h, highspy, m, k, budget, integer=True)
     if start:
         x0 = np.zeros(n_cols)
         x0[start] = 1.0
@@ -842,6 +926,122 @@ def _solve_milp(
     x = np.asarray(h.getSolution().col_value[:n_cols])
     chosen = [int(j) for j in np.flatnonzero(x > 0.5)]
     return chosen, float(info.objective_function_value), bound, state
+
+
+def _branch_and_bound(
+    m: _Model,
+    k: int,
+    start: list[int],
+    deadline: float,
+    mip_rel_gap: float,
+) -> tuple[list[int], float, float, str]:
+    """Exact cardinality MCLP by LP-based branch and bound, HiGHS solving the node LPs.
+
+    On these models the LP bound is within a fraction of a percent of the optimum, and
+    reduced-cost fixing against a good incumbent removes most columns at once, so a few
+    dozen nodes settle what HiGHS's MILP spends seconds of root cuts and sub-MIPs on. Best
+    bound first; every node LP warm-starts from the basis of the one before (HiGHS keeps
+    it across bound changes); the LP point, rounded to its K largest columns and improved
+    by swaps, is tried as a plan now and then. Returns (chosen, value, bound, status), the
+    bound being the largest LP bound of the nodes left open (proven for the whole model).
+    """
+    import heapq
+
+    import highspy
+
+    n_cols = m.b.shape[1]
+    h = _new_highs(highspy)
+    h.setOptionValue("output_flag", False)
+    _pass_model(h, highspy, m, k, None, integer=False)
+    idx = np.arange(n_cols, dtype=np.int32)
+    best, value = list(start), _objective(m, start)
+    integral = bool(np.all(m.w == np.round(m.w)))
+    scale = max(float(m.w.sum()), 1.0)
+
+    def margin() -> float:
+        # a node must promise more than this above the incumbent to be worth opening: one
+        # unit with integral weights (less a float allowance), else the relative gap asked
+        need = (1.0 - 1e-4) if integral else 1e-9 * scale
+        return max(need, float(mip_rel_gap) * value)
+
+    # heap of (-bound of the parent, tie-break, lower bounds, upper bounds of x)
+    heap = [(-np.inf, 0, np.zeros(n_cols), np.ones(n_cols))]
+    serial = nodes = 0
+    dive = None  # the child to solve next: its LP starts from its parent's basis
+    while heap or dive is not None:
+        if dive is not None:
+            (parent, lo, hi), dive = dive, None
+        else:
+            parent, _, lo, hi = heapq.heappop(heap)
+        left = deadline - time.perf_counter()
+        serial += 1
+        if left <= 0:
+            heapq.heappush(heap, (parent, serial, lo, hi))
+            break
+        if -parent < value + margin() or lo.sum() > k:
+            continue
+        # HiGHS's time limit counts all runs of the instance together
+        h.setOptionValue("time_limit", float(h.getRunTime() + left))
+        h.changeColsBounds(n_cols, idx, lo, hi)
+        h.run()
+        status = h.getModelStatus()
+        if status == highspy.HighsModelStatus.kInfeasible:
+            continue
+        if status != highspy.HighsModelStatus.kOptimal:
+            heapq.heappush(heap, (parent, serial, lo, hi))  # unresolved: stays open
+            break
+        nodes += 1
+        z = float(h.getInfo().objective_function_value)
+        if z < value + margin():
+            continue
+        sol = h.getSolution()
+        x = np.asarray(sol.col_value)[:n_cols]
+        d = np.asarray(sol.col_dual)[:n_cols]
+        frac = (x > 1e-6) & (x < 1.0 - 1e-6)
+        if not frac.any():
+            plan = np.flatnonzero(x > 0.5).tolist()
+            plan_value = _objective(m, plan)
+            if plan_value > value:
+                best, value = plan, plan_value
+            continue
+        if nodes % 5 == 1:
+            # round the LP point: the K largest columns (fixed ones first), then swaps
+            top = np.argsort(-(x + 2.0 * lo - 2.0 * (hi == 0)), kind="stable")[:k]
+            plan = _swap_search(m, top.tolist(), k, None, time.perf_counter() + 0.05)
+            plan_value = _objective(m, plan)
+            if plan_value > value:
+                best, value = plan, plan_value
+            if z < value + margin():
+                continue
+        # reduced-cost fixing for this subtree: forcing x_j away from its bound costs at
+        # least |d_j| of the LP bound (HiGHS reports d_j <= 0 at 0 and >= 0 at 1 here; the
+        # other sign would only fix nothing)
+        lo, hi = lo.copy(), hi.copy()
+        free = lo < hi
+        hi[free & (x < 1e-9) & (z + d < value + margin())] = 0.0
+        lo[free & (x > 1.0 - 1e-9) & (z - d < value + margin())] = 1.0
+        frac &= lo < hi
+        serial += 1
+        if not frac.any():
+            dive = (-z, lo, hi)  # re-solve with the fixings
+            continue
+        j = int(np.argmin(np.where(frac, np.abs(x - 0.5), np.inf)))
+        up, down = lo.copy(), hi.copy()
+        up[j], down[j] = 1.0, 0.0
+        dive = (-z, up, hi)
+        heapq.heappush(heap, (-z, serial, lo, down))
+    open_bounds = [-b for b, *_ in heap if -b >= value + margin()]
+    bound = max([value, *open_bounds])
+    if integral and np.isfinite(bound):
+        bound = math.floor(bound + 1e-6)  # every plan's value is an integer too
+    log.debug(
+        "branch and bound: %d node LPs, %d open, value %.6g, bound %.6g",
+        nodes,
+        len(open_bounds),
+        value,
+        bound,
+    )
+    return best, value, bound, (STATUS_OPTIMAL if not open_bounds else STATUS_TIME_LIMIT)
 
 
 # --------------------------------------------------------------------------- planner
@@ -1205,17 +1405,33 @@ class CoveragePlanner:
         sub, const = model, 0.0
         fixed_in: list[int] = []
         if self.budget is None and not self.sectors and model.b.nnz >= LAGRANGIAN_MIN_PAIRS:
+            # the LP bound, through the smoothed Lagrangian dual; its multipliers rank the
+            # columns, and the K best, improved by swaps, are a plan from another basin
+            remaining = deadline - time.perf_counter()
+            smooth_bound, lam = _smoothed_dual(model, self.k, time.perf_counter() + 0.4 * remaining)
+            if integral:
+                smooth_bound = math.floor(smooth_bound + 1e-6)
+            top = np.argsort(-(model.bc.T @ lam), kind="stable")[: self.k]
+            plan = _swap_search(
+                model, top.tolist(), self.k, None, time.perf_counter() + 0.1 * remaining
+            )
+            plan_value = _objective(model, plan)
+            if plan_value > value:
+                chosen, value = plan, plan_value
+            if smooth_bound < value + (1.0 - 1e-6 if integral else 1e-9 * model.w.sum()):
+                return chosen, value, STATUS_OPTIMAL
             remaining = deadline - time.perf_counter()
             lag = _lagrangian(
                 model,
                 self.k,
                 chosen,
                 value,
-                time.perf_counter() + 0.35 * remaining,
+                time.perf_counter() + 0.25 * remaining,
                 integral,
-                polish_seconds=0.15 * remaining,
+                polish_seconds=0.1 * remaining,
+                lam0=lam,
             )
-            lag_bound = lag.bound
+            lag_bound = min(lag.bound, smooth_bound)
             if lag.best_value > value:
                 chosen, value = lag.best, lag.best_value
             if lag.proven:
@@ -1240,17 +1456,38 @@ class CoveragePlanner:
                     start = [pos[c] for c in chosen if c in pos]
             else:
                 start = list(chosen)
-            # HiGHS overruns its time limit by a few seconds on large models (it checks the
-            # clock between simplex iterations); a fifth in reserve keeps the promise
-            found_sub, _, sub_bound, state = _solve_milp(
-                sub,
-                k_left,
-                self.budget,
-                start,
-                0.8 * (deadline - time.perf_counter()),
-                mip_rel_gap,
-                threads,
-            )
+            found_sub, sub_bound, state = None, np.inf, STATUS_TIME_LIMIT
+            if self.budget is None and not self.sectors and sub is model:
+                # cardinality models small enough for HiGHS alone: LP branch and bound first
+                # (see _branch_and_bound); HiGHS's MILP only gets what it leaves open
+                found_sub, _, sub_bound, state = _branch_and_bound(
+                    sub,
+                    k_left,
+                    start,
+                    time.perf_counter() + BB_SHARE * 0.8 * (deadline - time.perf_counter()),
+                    mip_rel_gap,
+                )
+                start = found_sub
+            if state != STATUS_OPTIMAL:
+                # HiGHS overruns its time limit by a few seconds on large models (it checks
+                # the clock between simplex iterations); a fifth in reserve keeps the promise
+                found_milp, _, milp_bound, state = _solve_milp(
+                    sub,
+                    k_left,
+                    self.budget,
+                    start,
+                    0.8 * (deadline - time.perf_counter()),
+                    mip_rel_gap,
+                    threads,
+                )
+                if found_milp is not None and (
+                    found_sub is None or _objective(sub, found_milp) >= _objective(sub, found_sub)
+                ):
+                    found_sub = found_milp
+                # both bounds are proven for the same model: the lower one holds
+                sub_bound = min(sub_bound, milp_bound) if np.isfinite(milp_bound) else sub_bound
+                if found_sub is not None and sub_bound <= _objective(sub, found_sub):
+                    state = STATUS_OPTIMAL
         if found_sub is not None:
             found = fixed_in + [int(sub.col[j]) if sub is not model else j for j in found_sub]
             found_value = _objective(model, found)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import click
 import geopandas as gpd
 import pytest
 import typer
@@ -18,11 +17,12 @@ from tests.factories import square
 runner = CliRunner()
 
 
-def _commands(group: click.Group, prefix=()):
+def _commands(group, prefix=()):
     for name, cmd in group.commands.items():
         path = (*prefix, name)
         yield path
-        if isinstance(cmd, click.Group):
+        # Typer may bring its own copy of click: a group is what has sub-commands.
+        if hasattr(cmd, "commands"):
             yield from _commands(cmd, path)
 
 

@@ -170,9 +170,10 @@ def test_figures_are_village_counts_for_everyone_else(client, world):
         assert r.status_code == 200, (who, r.text)
         body = r.json()
         assert [(s["station"], s["total"]) for s in body["by_station"]] == [("甲派出所", 2)]
+        # Two households in one village: too few to show (see the suppression test below).
         assert body["by_village"] == [
-            {"code": world.v1.code, "name": "甲一里", "district": "測試甲區", "total": 2,
-             "burgled": 2, "visited": 0}
+            {"code": world.v1.code, "name": "甲一里", "district": "測試甲區", "total": None,
+             "burgled": None, "visited": 0, "suppressed": ["total", "burgled"]}
         ]  # fmt: skip
         assert "王小明" not in r.text and "和平路" not in r.text
     # Another community's organisation and another district's office count nothing here.
@@ -191,3 +192,46 @@ def test_consultation_pages_render(client, world):
     r = client.get("/services/consultations/figures", headers=world.h("boss"))
     assert r.status_code == 200 and "甲一里" in r.text and "王小明" not in r.text
     assert client.get("/services/consultations", headers=world.h("boss")).status_code == 403
+
+
+def test_small_village_counts_are_suppressed_for_everyone_but_the_police(client, world):
+    """A village count of 1 or 2 would point at the household: "<3" on every page and in the
+    API for readers who cannot read the records; a lone hidden cell in a district hides
+    the next smallest too, or the district total would give it back."""
+    for _ in range(4):
+        client.post("/api/consultations", json=request_body(world), headers=world.h("st1"))
+    client.post(
+        "/api/consultations",
+        json=request_body(world, location=point_in(world.v2), reason="general", burgled_on=None),
+        headers=world.h("st1"),
+    )
+    year = dt.date.today().year
+    body = client.get(f"/api/consultations/figures?year={year}", headers=world.h("boss")).json()
+    rows = {r["name"]: r for r in body["by_village"]}
+    assert rows["甲二里"]["total"] is None and "total" in rows["甲二里"]["suppressed"]
+    # 甲一里's 4 is hidden too: 測試甲區's 5 minus 4 would reveal 甲二里's 1.
+    assert rows["甲一里"]["total"] is None and rows["甲一里"]["burgled"] == 4
+    assert rows["甲二里"]["burgled"] == 0 and rows["甲二里"]["visited"] == 0
+    assert body["by_district"][0]["total"] == 5
+    page = client.get(f"/services/consultations/figures?year={year}", headers=world.h("boss"))
+    assert "&lt;3" in page.text and "以免從件數辨識出個別住戶" in page.text
+    # The precinct reads the records anyway: its figures stay exact.
+    police = client.get(f"/api/consultations/figures?year={year}", headers=world.h("pol1")).json()
+    assert {r["name"]: r["total"] for r in police["by_village"]} == {"甲一里": 4, "甲二里": 1}
+
+
+def test_suppression_rule():
+    from workflow.consultations import SMALL_COUNT, suppress, suppress_small_counts
+
+    assert SMALL_COUNT == 3
+    assert [suppress(n) for n in (0, 1, 2, 3, None)] == [0, None, None, 3, None]
+    rows = [
+        {"district": "甲", "name": "a", "total": 1},
+        {"district": "甲", "name": "b", "total": 7},
+        {"district": "甲", "name": "c", "total": 5},
+        {"district": "乙", "name": "d", "total": 2},
+        {"district": "乙", "name": "e", "total": 1},
+    ]
+    out = {r["name"]: r["total"] for r in suppress_small_counts(rows, ("total",), group="district")}
+    # a hidden, c (the smallest other) hidden with it; in 乙 two cells hide each other.
+    assert out == {"a": None, "b": 7, "c": None, "d": None, "e": None}

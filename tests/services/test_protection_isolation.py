@@ -471,3 +471,53 @@ def _assert_no_marker_logged(caplog) -> None:
             continue
         text = record.getMessage() + (record.exc_text or "")
         assert not any(m in text for m in MARKERS), (record.name, text[:200])
+
+
+def test_page_forms_refuse_other_roles_and_never_show_a_record(app, world, scene, caplog):
+    """Every POST form route of the services' pages, with the protection records' ids in
+    every id slot, as every role but social affairs: refused or unrelated, never a marker,
+    and nothing moved."""
+    caplog.set_level(logging.DEBUG)
+    ids = scene
+    protection = [ids["ref_received"], ids["ref_open"], ids["visit_received"], ids["visit_open"]]
+    words = {"kind": ["referrals", "care-visits"], "move": ["receive", "close", "publish"]}
+    try:
+        from fastapi.routing import iter_route_contexts
+
+        routes = list(iter_route_contexts(app.routes))
+    except ImportError:  # older FastAPI: app.routes is already flat
+        routes = list(app.routes)
+    posts = sorted(
+        {r.path for r in routes if "POST" in (getattr(r, "methods", None) or set())}
+        & {r.path for r in routes if r.path.startswith("/app/services")}
+    )
+    assert "/app/services/protection/{kind}/{record_id}/{move}" in posts
+    callers = {n: world.h(n) for n in ACCOUNTS if ACCOUNTS[n][0] is not Role.social_affairs}
+    callers["public"] = {}
+    found = []
+    with TestClient(app, raise_server_exceptions=False) as sweep:
+        for path in posts:
+            params = PARAM.findall(path)
+            choices = [words.get(p, protection) for p in params]
+            for combo in itertools.product(*choices):
+                url = path
+                for name, value in zip(params, combo, strict=True):
+                    url = url.replace("{" + name + "}", str(value), 1)
+                for who, headers in callers.items():
+                    r = sweep.post(
+                        url,
+                        data={"csrf": "t", "case_ref": "x", "log_id": str(ids["log"])},
+                        headers={**headers, "Cookie": "safemap_csrf=t", "Accept": "text/html"},
+                        follow_redirects=False,
+                    )
+                    if leaks(r.content, MARKERS):
+                        found.append((who, url, r.status_code))
+                    assert r.status_code < 500, (who, url, r.text[-300:])
+                    if path.endswith("{move}") and "/protection/" in path:
+                        assert r.status_code in (401, 403, 404), (who, url, r.status_code)
+    assert not found, found
+    r = TestClient(app).get(
+        f"/api/protection/referrals/{ids['ref_open']}", headers=world.h("social")
+    )
+    assert r.json()["status"] == "submitted"
+    _assert_no_marker_logged(caplog)

@@ -1,0 +1,153 @@
+"""Building footprints: imported from any vector file, they clip the cameras' views.
+
+A camera does not see through a building. With footprints loaded, a camera's view is its
+sector less every footprint inside it and the shadow each casts away from the camera; the
+database computes it (``safemap_camera_view``, migration 0011), and ``geo.coverage`` counts
+streets, hazards and incidents as seen only through that view. Without footprints (the table
+empty or, on a database not yet migrated, absent) the sector is the view, as before.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import shapely
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from .errors import ImportEmpty
+from .models import STORAGE_SRID, AuditLog
+from .vector_io import ProgressFn, no_progress, read
+
+log = logging.getLogger(__name__)
+
+NAME_COLUMNS = ("NAME", "BLDG_NAME", "建物名稱", "名稱")
+HEIGHT_COLUMNS = ("HEIGHT", "HEIGHT_M", "BLDG_HGT", "建物高度", "高度")
+
+# Rings with less area than this (degenerate rings, slivers left by reprojection) hide nothing.
+MIN_AREA_M2 = 0.01
+
+# The camera's view in SQL, for a query where ``c`` is a row of ``cameras``.
+VIEW_SQL = "safemap_camera_view({alias}.geom, {alias}.sector, {alias}.range_m)"
+
+
+@dataclass
+class BuildingImportReport:
+    source: str
+    features_read: int
+    buildings: int
+    area_m2: float
+    replaced: int
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def has_buildings(session: Session) -> bool:
+    """True when footprints are loaded (False on a database without the table)."""
+    return bool(
+        session.execute(
+            text(
+                "SELECT to_regclass('buildings') IS NOT NULL AND to_regprocedure("
+                "'safemap_camera_view(geometry, geometry, double precision)') IS NOT NULL"
+            )
+        ).scalar()
+        and session.execute(text("SELECT EXISTS (SELECT 1 FROM buildings)")).scalar()
+    )
+
+
+def camera_view_sql(session: Session, alias: str = "c") -> str:
+    """The SQL expression of a camera's view: clipped by buildings when they are loaded,
+    else the stored sector (no per-camera function call when there is nothing to clip)."""
+    if has_buildings(session):
+        return VIEW_SQL.format(alias=alias)
+    return f"{alias}.sector"
+
+
+def _column(gdf, names: tuple[str, ...]) -> str | None:
+    for name in names:
+        if name in gdf.columns:
+            return name
+    return None
+
+
+def import_buildings(
+    session: Session,
+    path: str | Path,
+    *,
+    replace: bool = False,
+    crs: str | None = None,
+    layer: str | None = None,
+    progress: ProgressFn = no_progress,
+) -> BuildingImportReport:
+    """Import footprints (Polygon or MultiPolygon features of a GeoJSON, Shapefile or
+    GeoPackage) into ``buildings``, in the caller's transaction. Invalid rings are repaired
+    by the database (``ST_MakeValid``); features left with less than ``MIN_AREA_M2`` are skipped. With
+    ``replace`` the footprints already loaded are removed first."""
+    progress("讀取檔案", 0.0)
+    gdf, src = read(path, layer=layer, crs=crs)
+    total = len(gdf)
+    gdf = gdf[gdf.geometry.notna() & ~gdf.geometry.is_empty]
+    gdf = gdf[gdf.geom_type.isin(["Polygon", "MultiPolygon"])]
+    if gdf.empty:
+        raise ImportEmpty("檔案中沒有建物面（Polygon）。", detail=f"{src.description}: no polygons")
+    gdf = gdf.to_crs(STORAGE_SRID)
+    name_col, height_col = _column(gdf, NAME_COLUMNS), _column(gdf, HEIGHT_COLUMNS)
+    names = gdf[name_col].tolist() if name_col else [None] * len(gdf)
+    heights = gdf[height_col].tolist() if height_col else [None] * len(gdf)
+    rows = []
+    for name, height, wkb in zip(names, heights, shapely.to_wkb(gdf.geometry.values), strict=True):
+        try:
+            h = float(height) if height is not None else None
+        except (TypeError, ValueError):
+            h = None
+        rows.append(
+            {
+                "name": None if name is None or name != name else str(name)[:128],
+                "h": h if h is not None and h == h and h > 0 else None,
+                "wkb": wkb,
+            }
+        )
+    source = src.description[:128]
+    progress("寫入資料庫", 0.3)
+    replaced = session.execute(text("DELETE FROM buildings")).rowcount if replace else 0
+    result = session.execute(
+        text(
+            """
+            INSERT INTO buildings (name, height_m, source, geom)
+            SELECT name, h, :source, g FROM (
+                SELECT :name AS name, CAST(:h AS double precision) AS h,
+                       ST_Multi(ST_CollectionExtract(ST_MakeValid(ST_GeomFromWKB(:wkb, 3826)), 3)) AS g
+            ) r
+            WHERE NOT ST_IsEmpty(g) AND ST_Area(g) >= :min_area
+            """
+        ),
+        [{**r, "source": source, "min_area": MIN_AREA_M2} for r in rows],
+    )
+    inserted = result.rowcount if result.rowcount is not None and result.rowcount >= 0 else 0
+    progress("統計", 0.9)
+    count, area = session.execute(
+        text("SELECT count(*), coalesce(sum(ST_Area(geom)), 0) FROM buildings WHERE source = :s"),
+        {"s": source},
+    ).one()
+    report = BuildingImportReport(source, total, int(count), round(float(area), 1), int(replaced))
+    log.info("imported %d buildings from %s (%d rows inserted)", count, source, inserted)
+    session.add(AuditLog(action="import_buildings", entity="buildings", detail=report.as_dict()))
+    session.flush()
+    progress("完成", 1.0)
+    return report
+
+
+def camera_views_wkb(session: Session, camera_ids: list[int]) -> dict[int, bytes | None]:
+    """Each camera's view (EPSG:3826 WKB; None when buildings hide all of it)."""
+    view = camera_view_sql(session)
+    rows = session.execute(
+        text(
+            f"SELECT c.id, CASE WHEN ST_IsEmpty(v.g) THEN NULL ELSE ST_AsBinary(v.g) END "
+            f"FROM cameras c, LATERAL (SELECT {view} AS g) v WHERE c.id = ANY(:ids)"
+        ),
+        {"ids": list(camera_ids)},
+    ).all()
+    return {int(i): (bytes(g) if g is not None else None) for i, g in rows}

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from geo.db import make_engine, make_sessionmaker
 
 from . import errors
+from .deps import RecentActors
 from .limits import BodyLimit
 from .routes import (  # yearly workflow
     adoption,
@@ -65,6 +66,7 @@ def create_app(settings: AppSettings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.sessionmaker = None
+    app.state.recent_actors = RecentActors()
     errors.install(app)
     app.add_middleware(BodyLimit)
     app.include_router(health.router)

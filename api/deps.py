@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated
@@ -109,16 +110,49 @@ def read_only_session(request: Request) -> Iterator[Session]:
         yield session
 
 
+class RecentActors:
+    """Who a token's user is, remembered for ``ttl`` seconds per app.
+
+    A GIS client pages through a layer with many requests in a row, and each would otherwise
+    look its user up again. The price: a deactivation or a new role made outside this
+    process reaches these read-only pages up to ``ttl`` seconds later (writes and every other
+    route still read the user on each request). Inactive users are never remembered.
+    """
+
+    def __init__(self, ttl: float = 5.0, size: int = 10_000):
+        self.ttl = ttl
+        self.size = size
+        self._seen: dict[int, tuple[float, Actor]] = {}
+
+    def get(self, user_id: int) -> Actor | None:
+        hit = self._seen.get(user_id)
+        return hit[1] if hit is not None and hit[0] > time.monotonic() else None
+
+    def clear(self) -> None:
+        self._seen.clear()
+
+    def put(self, actor: Actor) -> None:
+        if len(self._seen) >= self.size:
+            self._seen.clear()  # rare: more distinct users within ttl than size
+        self._seen[actor.user_id] = (time.monotonic() + self.ttl, actor)
+
+
 def read_actor(request: Request, session: Session, bearer: str | None) -> Actor:
-    """The caller as an :class:`Actor` with one narrow query, for routes that run their
-    whole work in one worker thread (see :func:`read_only_session`)."""
+    """The caller as an :class:`Actor` with one narrow query (or none, see
+    :class:`RecentActors`), for read-only routes that run their whole work in one worker
+    thread (see :func:`read_only_session`)."""
     token = _credential(request, bearer)
     if token is None:
         return ANONYMOUS
     user_id = read_token(token, request.app.state.settings.auth.secret_key or "")
-    actor = Actor.of_user_id(session, user_id)
+    recent: RecentActors | None = getattr(request.app.state, "recent_actors", None)
+    actor = recent.get(user_id) if recent is not None else None
     if actor is None:
-        raise InvalidToken(detail=f"user {user_id} missing or inactive")
+        actor = Actor.of_user_id(session, user_id)
+        if actor is None:
+            raise InvalidToken(detail=f"user {user_id} missing or inactive")
+        if recent is not None:
+            recent.put(actor)
     return actor
 
 

@@ -77,9 +77,36 @@ def click_map(page, fx: float, fy: float, selector: str = "#map") -> None:
     page.mouse.click(box["x"] + box["width"] * fx, box["y"] + box["height"] * fy)
 
 
+# The spot of the map nearest its centre where a click reaches the map itself, not a feature
+# already drawn there (a click on a hazard opens that hazard instead of placing a new point).
+EMPTY_SPOT = """(sel) => {
+  const m = document.querySelector(sel);
+  const r = m.getBoundingClientRect();
+  const spots = [];
+  for (let fy = 0.2; fy <= 0.81; fy += 0.05)
+    for (let fx = 0.2; fx <= 0.81; fx += 0.05) spots.push([fx, fy]);
+  spots.sort((a, b) => Math.hypot(a[0] - 0.5, a[1] - 0.5) - Math.hypot(b[0] - 0.5, b[1] - 0.5));
+  for (const [fx, fy] of spots) {
+    const el = document.elementFromPoint(r.left + r.width * fx, r.top + r.height * fy);
+    if (el && m.contains(el)
+        && !el.closest(".leaflet-interactive, .leaflet-marker-icon, .leaflet-control, .leaflet-popup"))
+      return [fx, fy];
+  }
+  return [0.5, 0.5];
+}"""
+
+
 def draw_point(page, selector: str = "#map") -> None:
+    page.locator(selector).scroll_into_view_if_needed()
+    # Pages fit the map to the community once its data is in: let that zoom settle first.
+    page.wait_for_timeout(400)
+    page.wait_for_function(
+        "(sel) => !document.querySelector(sel).classList.contains('leaflet-zoom-anim')",
+        arg=selector,
+    )
+    fx, fy = page.evaluate(EMPTY_SPOT, selector)
     page.click(".leaflet-pm-icon-marker")
-    click_map(page, 0.5, 0.5, selector)
+    click_map(page, fx, fy, selector)
 
 
 def draw_polygon(page, corners, selector: str = "#map") -> None:

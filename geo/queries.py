@@ -120,7 +120,7 @@ def cached_page(
     ).select_from(sub)
     matched = None if count_stmt is None else (session.scalar(count_stmt) or 0)
     features, returned = session.execute(joined).one()
-    body = '{"type": "FeatureCollection", "features": [' + (features or "") + "]}"
+    body = '{"type":"FeatureCollection","features":[' + (features or "") + "]}"
     return Page(body, matched, int(returned))
 
 

@@ -15,9 +15,7 @@ that would start a formula are quoted as text. No export reads the protection re
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 from typing import Annotated
 from urllib.parse import quote
 
@@ -30,10 +28,9 @@ from geo.enums import Role
 from geo.errors import NotFound, SafemapError
 from geo.models import ProgramYear, User
 from workflow import applications as apps
-from workflow import claims as claims_service
 from workflow import evaluation as rules
 from workflow import evaluation_service as evaluation
-from workflow import home, rewards_service
+from workflow import exports, home, rewards_service
 from workflow.access import Actor, get_community
 from workflow.errors import WorkflowConflict
 from workflow.rewards import UnitKind
@@ -530,21 +527,9 @@ def rewards_confirm(
 
 
 # --------------------------------------------------------------------------- exports
-def _cell(value) -> object:
-    # A text cell starting with = + - @ would run as a formula in Excel: keep it text.
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return "" if value is None else value
-
-
 def csv_response(name: str, header, rows) -> Response:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(header)
-    for row in rows:
-        writer.writerow([_cell(v) for v in row])
     return Response(
-        ("\ufeff" + out.getvalue()).encode("utf-8"),
+        exports.csv_bytes(header, rows),
         media_type="text/csv; charset=utf-8",
         headers={
             "Content-Disposition": f"attachment; filename=\"{name}.csv\"; filename*=UTF-8''"
@@ -552,87 +537,6 @@ def csv_response(name: str, header, rows) -> Response:
             "Cache-Control": "private, no-store",
         },
     )
-
-
-def _applications_csv(session, actor: Actor, year: int):
-    items = apps.list_applications(session, actor, year=year, limit=10000)["items"]
-    header = ("申請案編號", "年度", "社區", "行政區", "分局", "狀態", "申請經費（元）", "最後更新")
-    rows = [
-        [
-            a["id"],
-            f"民國 {roc_year(a['year'])} 年",
-            a["community"],
-            a["district"],
-            a["precinct"],
-            a["status_label"],
-            a["budget_total"] or 0,
-            a["updated_at"] or "",
-        ]
-        for a in items
-    ]
-    return header, rows
-
-
-def _claims_csv(session, actor: Actor, year: int):
-    by_app = {
-        a["id"]: a for a in apps.list_applications(session, actor, year=year, limit=10000)["items"]
-    }
-    claw: dict[int, list[dict]] = {}
-    for c in claims_service.list_clawbacks(session, actor, year):
-        claw.setdefault(c["claim_id"], []).append(c)
-    header = (
-        "申請案編號", "社區", "行政區", "申請狀態", "申請經費（元）", "核銷案編號", "核銷案",
-        "核銷狀態", "核銷金額（元）", "追繳金額（元）", "已繳回（元）",
-    )  # fmt: skip
-    rows, claimed = [], set()
-    for c in claims_service.list_claims(session, actor, year=year):
-        a = by_app.get(c["application_id"], {})
-        claimed.add(c["application_id"])
-        back = claw.get(c["id"], [])
-        rows.append(
-            [
-                c["application_id"],
-                a.get("community", ""),
-                a.get("district", ""),
-                a.get("status_label", ""),
-                a.get("budget_total") or 0,
-                c["id"],
-                c["title"],
-                c["status_label"],
-                c["total"],
-                sum(b["amount"] for b in back),
-                sum(b["repaid_amount"] or 0 for b in back),
-            ]
-        )
-    # Subsidised applications with no claim yet still belong in the subsidy list.
-    for a in by_app.values():
-        if a["id"] not in claimed and a["status"] in ("approved", "in_progress", "completed"):
-            rows.append(
-                [
-                    *(a["id"], a["community"], a["district"], a["status_label"]),
-                    *(a["budget_total"] or 0, "", "尚未申請核銷", "", "", "", ""),
-                ]
-            )
-    return header, rows
-
-
-def _evaluation_csv(session, actor: Actor, year: int):
-    return evaluation.RESULT_COLUMNS, evaluation.results_table(
-        evaluation.results(session, actor, year)
-    )
-
-
-def _rewards_csv(session, actor: Actor, year: int):
-    data = rewards_service.compute(session, actor, year)
-    return rewards_service.REWARD_COLUMNS, rewards_service.table(data)
-
-
-EXPORTS = {
-    "applications": ("申請與核定清單", _applications_csv),
-    "claims": ("補助經費與核銷", _claims_csv),
-    "evaluation": ("評鑑成績", _evaluation_csv),
-    "rewards": ("敘獎表", _rewards_csv),
-}
 
 
 @router.get("/app/exports", response_class=HTMLResponse)
@@ -646,7 +550,7 @@ def exports_page(
             "years": _years(session),
             "year": chosen,
             "roc_year": roc_year(chosen) if chosen else None,
-            "exports": [(k, v[0]) for k, v in EXPORTS.items()],
+            "exports": [(k, v[0]) for k, v in exports.EXPORTS.items()],
             "communities": _communities(session, actor),
         }
 
@@ -679,13 +583,13 @@ def export_csv(
     checked = _post(request, user, CITY_ROLES)
     if isinstance(checked, Response):
         return checked
-    if name not in EXPORTS:
+    if name not in exports.EXPORTS:
         raise NotFound("沒有這項匯出。", detail=f"export {name}")
     chosen = _year(session, year)
     if chosen is None:
         raise NotFound("尚未開辦計畫年度。", detail="no program year")
     apps.get_year(session, chosen)
-    _label, build = EXPORTS[name]
+    _label, build = exports.EXPORTS[name]
     header, rows = build(session, Actor.from_user(checked), chosen)
     stamp = dt.date.today().isoformat()
     return csv_response(f"{name}-{chosen}-{stamp}", header, rows)

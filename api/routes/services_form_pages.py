@@ -221,6 +221,34 @@ def _basemap() -> dict:
     return {"url": b.url, "attribution": b.attribution}
 
 
+def record_action(
+    base: str,
+    prefix: str,
+    name: str,
+    build: Callable[[Form, Actor, Any, int], Callable],
+    page: Callable[..., Response],
+    aliases: dict[str, str] | None = None,
+):
+    """One POST route per action on a record's page (``/services/{base}/{id}``): the action
+    runs in a savepoint and returns to the page, or the page comes back with the form."""
+
+    @forms.post(f"{ACT}/{base}/{{record_id}}/{name}", dependencies=[CsrfChecked])
+    def action(
+        record_id: int, request: Request, session: SessionDep, actor: ActorDep, form: FormDep
+    ) -> Response:
+        return submit(
+            session,
+            form,
+            build(form, actor, session, record_id),
+            lambda _: f"/services/{base}/{record_id}",
+            lambda f, s: page(request, session, actor, record_id, f, name, s),
+            aliases,
+        )
+
+    action.__name__ = f"{prefix}_{name.replace('-', '_')}"
+    return action
+
+
 # =========================================================================== 防竊達人
 def _consultation_new(request, session, actor, form: Form | None = None, status: int = 200):
     require_role(actor, *CONSULTATION_FILERS)
@@ -287,26 +315,6 @@ CONSULTATION_ALIASES = {
     "visit": "visited_on",
     **{item.value: f"rating_{item.value}" for item in consultations.ChecklistItem},
 }
-
-
-def _consultation_action(name: str, build: Callable[[Form, Actor, Any, int], Callable]):
-    """One POST route per action on a consultation's page."""
-
-    @forms.post(f"{ACT}/consultations/{{cid}}/{name}", dependencies=[CsrfChecked])
-    def action(
-        cid: int, request: Request, session: SessionDep, actor: ActorDep, form: FormDep
-    ) -> Response:
-        return submit(
-            session,
-            form,
-            build(form, actor, session, cid),
-            lambda _: f"/services/consultations/{cid}",
-            lambda f, s: _consultation_page(request, session, actor, cid, f, name, s),
-            CONSULTATION_ALIASES,
-        )
-
-    action.__name__ = f"consultation_{name.replace('-', '_')}"
-    return action
 
 
 def _assign(form: Form, actor: Actor, session, cid: int):
@@ -384,7 +392,9 @@ for _name, _build in (
     ("follow-up", _follow_up),
     ("cancel", _cancel),
 ):
-    _consultation_action(_name, _build)
+    record_action(
+        "consultations", "consultation", _name, _build, _consultation_page, CONSULTATION_ALIASES
+    )
 
 
 # =========================================================================== 消防局
@@ -448,24 +458,6 @@ def _disaster_page(request, session, actor, rid: int, form: Form, name: str, sta
     )
 
 
-def _disaster_action(name: str, build: Callable[[Form, Actor, Any, int], Callable]):
-    @forms.post(f"{ACT}/disaster-requests/{{rid}}/{name}", dependencies=[CsrfChecked])
-    def action(
-        rid: int, request: Request, session: SessionDep, actor: ActorDep, form: FormDep
-    ) -> Response:
-        return submit(
-            session,
-            form,
-            build(form, actor, session, rid),
-            lambda _: f"/services/disaster-requests/{rid}",
-            lambda f, s: _disaster_page(request, session, actor, rid, f, name, s),
-            {"notes": "event_notes", "reply": f"{name}_reply", "comment": "withdraw_comment"},
-        )
-
-    action.__name__ = f"disaster_{name}"
-    return action
-
-
 def _accept(form: Form, actor: Actor, session, rid: int):
     names = form.lines("accept_instructors")
     reply = form.optional("accept_reply")
@@ -518,7 +510,9 @@ for _name, _build in (
     ("instructors", _instructors),
     ("held", _held),
 ):
-    _disaster_action(_name, _build)
+    # Workflow error details name the JSON fields; these are the form's names for them.
+    _aliases = {"notes": "event_notes", "reply": f"{_name}_reply", "comment": "withdraw_comment"}
+    record_action("disaster-requests", "disaster", _name, _build, _disaster_page, _aliases)
 
 
 # =========================================================================== 社會局
@@ -864,24 +858,6 @@ def _team_page(request, session, actor, team_id: int, form: Form, name: str, sta
     )
 
 
-def _team_action(name: str, build: Callable[[Form, Actor, Any, int], Callable], aliases=None):
-    @forms.post(f"{ACT}/watch-teams/{{team_id}}/{name}", dependencies=[CsrfChecked])
-    def action(
-        team_id: int, request: Request, session: SessionDep, actor: ActorDep, form: FormDep
-    ) -> Response:
-        return submit(
-            session,
-            form,
-            build(form, actor, session, team_id),
-            lambda _: f"/services/watch-teams/{team_id}",
-            lambda f, s: _team_page(request, session, actor, team_id, f, name, s),
-            aliases,
-        )
-
-    action.__name__ = f"watch_team_{name.replace('-', '_')}"
-    return action
-
-
 def _member(form: Form, actor: Actor, session, team_id: int):
     data = {
         "name": form.text("member_name", "姓名"),
@@ -980,7 +956,7 @@ for _name, _build, _aliases in (
         {"times": "patrol_start", "patrol": "patrol_end", "members_present": "members_present"},
     ),
 ):
-    _team_action(_name, _build, _aliases)
+    record_action("watch-teams", "watch_team", _name, _build, _team_page, _aliases)
 
 
 @forms.post(f"{ACT}/patrol-observations/{{observation_id}}/hazard", dependencies=[CsrfChecked])

@@ -33,10 +33,9 @@ from geo.errors import (
     SafemapError,
 )
 from geo.layers import VersionConflict
-from geo.models import Community, District
-from maps.assets import Basemap
+from geo.models import District
 from workflow import bulletins, consultations, disaster, promotion, protection, watch_teams
-from workflow.access import Actor, community_filter, require_role, require_signed_in
+from workflow.access import Actor, require_role, require_signed_in
 from workflow.service_states import InvalidServiceTransition
 from workflow.services_access import (
     COMMUNITY_BULLETIN_EDITORS,
@@ -48,6 +47,7 @@ from workflow.services_access import (
 from ..deps import ActorDep, SessionDep
 from .pages import CsrfChecked
 from .services_pages import LOCAL, Typed, render
+from .web import _basemap, _communities
 
 forms = APIRouter(include_in_schema=False)
 ACT = "/app/services"
@@ -199,26 +199,11 @@ def _signed_in(request: Request, actor: Actor) -> Response | None:
     return None
 
 
-def _communities(session, actor: Actor) -> list[dict]:
-    rows = session.execute(
-        select(Community.id, Community.name, District.name)
-        .join(District, District.id == Community.district_id)
-        .where(community_filter(actor))
-        .order_by(District.code, Community.name)
-    ).all()
-    return [{"id": r[0], "name": r[1], "district": r[2]} for r in rows]
-
-
 def _districts(session, actor: Actor) -> list[dict]:
     stmt = select(District.id, District.name).order_by(District.code)
     if actor.role is Role.district_office:
         stmt = stmt.where(District.id == actor.district_id)
     return [{"id": r[0], "name": r[1]} for r in session.execute(stmt).all()]
-
-
-def _basemap() -> dict:
-    b = Basemap.from_settings()
-    return {"url": b.url, "attribution": b.attribution}
 
 
 def record_action(

@@ -40,18 +40,17 @@ def _handle_errors(fn):
     return wrapper
 
 
-def _read_points(path: Path, *, optional: bool = False):
-    """Read a point layer (GeoJSON, GeoPackage, Shapefile…) with its CRS resolved."""
-    from geo import vector_io
+def _read_points(path: Path, label: str, *, optional: bool = False):
+    """Read a point layer (GeoJSON, GeoPackage, Shapefile…) into EPSG:3826 metres."""
     from geo.errors import ImportEmpty
+    from geo.point_io import read_points
 
     try:
-        gdf, _ = vector_io.read(path)
+        return read_points(path, label)
     except ImportEmpty:
         if optional:  # no cameras installed yet is a legitimate existing-camera layer
             return None
         raise
-    return gdf
 
 
 def _parse_bearings(text: str | None) -> list[float] | None:
@@ -117,16 +116,16 @@ def plan_cameras(
         raise InvalidParameter(f"輸出資料夾不存在：{out.parent}", detail=str(out.parent))
 
     with err.status("讀取圖層…"):
-        demand_gdf = _read_points(demand)
-        cand_gdf = _read_points(candidates)
-        existing_gdf = _read_points(existing, optional=True) if existing else None
+        demand_layer = _read_points(demand, "需求點")
+        cand_layer = _read_points(candidates, "候選點")
+        existing_layer = _read_points(existing, "既有攝影機", optional=True) if existing else None
     with err.status("建立涵蓋關係…"):
-        planner = CoveragePlanner.from_geodataframes(
-            demand_gdf,
-            cand_gdf,
+        planner = CoveragePlanner.from_layers(
+            demand_layer,
+            cand_layer,
             radius=radius,
             k=k,
-            existing=existing_gdf,
+            existing=existing_layer,
             bearings=bearing_list,
             fov=fov,
             budget=budget,

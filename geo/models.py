@@ -36,6 +36,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from .crs import STORAGE_SRID, WEB_SRID  # noqa: F401  (re-exported: most code imports them from here)
 from .enums import (
     ApplicationStatus,
     CameraOwner,
@@ -45,9 +46,6 @@ from .enums import (
     Role,
     TimeOfDay,
 )
-
-STORAGE_SRID = 3826  # TWD97 / TM2 zone 121: metres, for every stored geometry
-WEB_SRID = 4326  # WGS84 lon/lat, what web maps and GeoJSON (RFC 7946) receive
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",

@@ -19,16 +19,13 @@ import geopandas as gpd
 import pyogrio
 from pyproj import CRS
 
+from .crs import TAIWAN_LONLAT, TAIWAN_TM2
+from .crs import inside as _inside
 from .errors import ImportEmpty, ImportFileError, ImportMissingColumns, UnknownCRS
 
 log = logging.getLogger(__name__)
 
 VECTOR_SUFFIXES = (".shp", ".gpkg", ".geojson", ".json", ".topojson", ".kml", ".fgb")
-
-# Lon/lat window that holds Taiwan, Penghu, Kinmen and Matsu with a margin.
-TAIWAN_LONLAT = (117.5, 21.0, 123.5, 27.0)
-# TM2 zone 121 eastings/northings of the same area (EPSG:3826 and EPSG:3828 alike).
-TAIWAN_TM2 = (-100_000.0, 2_300_000.0, 500_000.0, 3_000_000.0)
 
 
 @dataclass
@@ -279,11 +276,6 @@ def guess_crs(gdf: gpd.GeoDataFrame) -> CRS:
         "無法判斷座標系統：檔案未宣告座標系統，座標也不在臺灣的經緯度或 TWD97 範圍內。請以 --crs 指定。",
         detail=f"no CRS and bounds {minx, miny, maxx, maxy} match neither lon/lat nor TM2",
     )
-
-
-def _inside(bounds: tuple[float, ...], window: tuple[float, ...]) -> bool:
-    minx, miny, maxx, maxy = bounds
-    return minx >= window[0] and miny >= window[1] and maxx <= window[2] and maxy <= window[3]
 
 
 ProgressFn = Callable[[str, float], None]

@@ -672,7 +672,7 @@ def compare_periods(
 def _cells_frame(grid: Grid, cells: np.ndarray, columns: dict):
     import geopandas as gpd
 
-    from geo.models import STORAGE_SRID
+    from geo.crs import STORAGE_SRID
 
     rows, cols = np.divmod(cells, grid.ncols)
     data = {"cell": cells, "row": rows, "col": cols, **columns}

@@ -22,7 +22,6 @@ always against the best proven bound of all.
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import os
@@ -39,7 +38,6 @@ from geo.errors import (
     EmptyAnalysisInput,
     InvalidParameter,
     MissingAttribute,
-    NotPointGeometry,
 )
 
 log = logging.getLogger(__name__)
@@ -1264,6 +1262,33 @@ class CoveragePlanner:
         demand,
         candidates,
         *,
+        existing=None,
+        **kwargs,
+    ) -> CoveragePlanner:
+        """Build from point GeoDataFrames in any declared CRS (reprojected to EPSG:3826).
+
+        The same as :meth:`from_layers` (which see for the keyword arguments) after
+        :func:`geo.point_io.from_geodataframe` has checked and reprojected each layer.
+        """
+        from geo.point_io import from_geodataframe
+
+        return cls.from_layers(
+            from_geodataframe(demand, "需求點"),
+            from_geodataframe(candidates, "候選點"),
+            existing=(
+                from_geodataframe(existing, "既有攝影機")
+                if existing is not None and len(existing)
+                else None
+            ),
+            **kwargs,
+        )
+
+    @classmethod
+    def from_layers(
+        cls,
+        demand,
+        candidates,
+        *,
         radius: float,
         k: int | None = None,
         existing=None,
@@ -1274,46 +1299,34 @@ class CoveragePlanner:
         fov: float = 90.0,
         budget: float | None = None,
     ) -> CoveragePlanner:
-        """Build from point GeoDataFrames in any declared CRS (reprojected to EPSG:3826).
+        """Build from :class:`geo.point_io.PointLayer` s (EPSG:3826 points and attributes).
 
         ``demand`` must carry ``weight_col``; ``candidates`` may carry ``id_col`` (else the
         feature index is the id) and, for a budget, ``cost_col``. Column names are matched
         case-insensitively. Raises zh-TW :class:`~geo.errors.AnalysisInputError` subclasses
-        for empty layers, missing attributes and non-point geometries.
+        for missing or non-numeric attributes.
         """
-        d_xy = _points_xy(demand, "需求點")
-        c_xy = _points_xy(candidates, "候選點")
-        wcol = _find_col(demand, weight_col)
-        if wcol is None:
-            raise MissingAttribute(
-                f"需求點缺少權重欄位「{weight_col}」。", detail=f"no column {weight_col}"
-            )
-        try:
-            w = demand[wcol].astype("float64").to_numpy()
-        except (TypeError, ValueError) as exc:
-            raise InvalidParameter(
-                f"需求點的權重欄位「{weight_col}」必須是數值。", detail=str(exc)
-            ) from exc
+        w = _numeric_column(
+            demand, weight_col, f"需求點缺少權重欄位「{weight_col}」。", "需求點的權重欄位"
+        )
         if np.isnan(w).any():
             raise InvalidParameter(f"需求點的權重欄位「{weight_col}」有空值。")
-        icol = _find_col(candidates, id_col)
-        ids = candidates[icol].to_numpy() if icol is not None else np.arange(len(candidates))
+        ids = candidates.column(id_col)
+        if ids is None:
+            ids = np.arange(len(candidates))
         costs = None
         if budget is not None:
-            ccol = _find_col(candidates, cost_col)
-            if ccol is None:
-                raise MissingAttribute(
-                    f"以預算規劃時，候選點需要成本欄位「{cost_col}」。",
-                    detail=f"no column {cost_col}",
-                )
-            costs = candidates[ccol].astype("float64").to_numpy()
-        e_xy = None
-        if existing is not None and len(existing):
-            e_xy = _points_xy(existing, "既有攝影機")
+            costs = _numeric_column(
+                candidates,
+                cost_col,
+                f"以預算規劃時，候選點需要成本欄位「{cost_col}」。",
+                "候選點的成本欄位",
+            )
+        e_xy = existing.xy if existing is not None and len(existing) else None
         return cls.from_points(
-            d_xy,
+            demand.xy,
             w,
-            c_xy,
+            candidates.xy,
             radius=radius,
             k=k,
             existing_xy=e_xy,
@@ -1551,7 +1564,7 @@ class CoveragePlanner:
         (and ``bearing``, ``cost`` when used)."""
         import geopandas as gpd
 
-        from geo.models import STORAGE_SRID
+        from geo.crs import STORAGE_SRID
 
         data = {
             "id": self.candidate_ids[self.chosen],
@@ -1569,11 +1582,41 @@ class CoveragePlanner:
 
     def to_geojson(self) -> dict:
         """The plan as a GeoJSON FeatureCollection in EPSG:4326 with a top-level ``summary``
-        (a foreign member, RFC 7946 §6.1)."""
-        gdf = self.to_geodataframe().to_crs(4326)
-        fc = json.loads(gdf.to_json(drop_id=True))
-        fc["summary"] = _jsonable(self.summary())
-        return fc
+        (a foreign member, RFC 7946 §6.1).
+
+        Built with pyproj alone: the CLI writes it, and GeoPandas would cost more to import
+        than a small plan takes to solve.
+        """
+        from pyproj import Transformer
+
+        from geo.crs import STORAGE_SRID, WEB_SRID
+
+        props = {
+            "id": self.candidate_ids[self.chosen].tolist(),
+            "rank": list(range(1, len(self.chosen) + 1)),
+            "marginal_gain": np.asarray(self.marginal_gain, dtype=np.float64).tolist(),
+        }
+        if self.chosen_bearing is not None:
+            props["bearing"] = np.asarray(self.chosen_bearing, dtype=np.float64).tolist()
+        if self.costs is not None:
+            props["cost"] = self.costs[self.chosen].tolist()
+        xy = self.candidate_xy[self.chosen]
+        lon, lat = Transformer.from_crs(STORAGE_SRID, WEB_SRID, always_xy=True).transform(
+            xy[:, 0], xy[:, 1]
+        )
+        features = [
+            {
+                "type": "Feature",
+                "properties": {name: values[i] for name, values in props.items()},
+                "geometry": {"type": "Point", "coordinates": [float(lon[i]), float(lat[i])]},
+            }
+            for i in range(len(xy))
+        ]
+        return {
+            "type": "FeatureCollection",
+            "features": features,
+            "summary": _jsonable(self.summary()),
+        }
 
 
 def _jsonable(d: dict) -> dict:
@@ -1587,29 +1630,12 @@ def _jsonable(d: dict) -> dict:
     return out
 
 
-def _find_col(gdf, name: str) -> str | None:
-    lower = {str(c).lower(): c for c in gdf.columns if c != gdf.geometry.name}
-    return lower.get(name.lower())
-
-
-def _points_xy(gdf, label: str) -> np.ndarray:
-    """EPSG:3826 coordinates of a point layer, after checking CRS and geometry types."""
-    from geo.models import STORAGE_SRID
-
-    if len(gdf) == 0:
-        raise EmptyAnalysisInput(f"{label}圖層沒有任何圖徵。", detail=f"{label}: empty")
-    if gdf.crs is None:
-        raise InvalidParameter(f"{label}圖層沒有宣告座標系統。", detail=f"{label}: no CRS")
-    geom = gdf.geometry
-    if geom.isna().any() or geom.is_empty.any():
-        bad = int((geom.isna() | geom.is_empty).sum())
-        raise NotPointGeometry(f"{label}圖層有 {bad} 筆空白圖形。", detail=f"{label}: {bad} empty")
-    types = geom.geom_type
-    if not (types == "Point").all():
-        others = sorted(set(types[types != "Point"]))
-        raise NotPointGeometry(
-            f"{label}圖層必須全部是點（Point），但含有：{'、'.join(others)}。",
-            detail=f"{label}: {others}",
-        )
-    projected = geom.to_crs(STORAGE_SRID)
-    return np.column_stack([projected.x.to_numpy(), projected.y.to_numpy()])
+def _numeric_column(layer, name: str, missing: str, what: str) -> np.ndarray:
+    """``layer``'s column ``name`` as float64; ``missing`` is the message when it is absent."""
+    values = layer.column(name)
+    if values is None:
+        raise MissingAttribute(missing, detail=f"no column {name}")
+    try:
+        return np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise InvalidParameter(f"{what}「{name}」必須是數值。", detail=str(exc)) from exc

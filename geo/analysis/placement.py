@@ -26,6 +26,7 @@ import logging
 import math
 import os
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -926,6 +927,65 @@ def _solve_milp(
     return chosen, float(info.objective_function_value), bound, state
 
 
+# HiGHS simplex strategies raced on the root LP: dual (1) and primal (4). Which of the two
+# solves a coverage LP fastest differs from one instance to the next by up to 15 times (dual
+# 1.06 s where the primal takes 0.07 s, and 0.39 s where the primal takes 1.5 s) and cannot
+# be told in advance; the node LPs after it are always dual simplex from a warm basis.
+ROOT_STRATEGIES = (1, 4)
+
+
+def _root_lp(highspy, m: _Model, k: int, deadline: float):
+    """A HiGHS instance holding the LP relaxation, solved by whichever simplex finishes first.
+
+    Both run at once (HiGHS releases the GIL while it solves, so each gets a core); the
+    first to reach the optimum cancels the other. The instances are made in this thread:
+    the first HiGHS instance prints a banner through file descriptor 1, which only one
+    thread at a time may divert.
+    """
+    solvers = [_lp_instance(highspy, m, k) for _ in ROOT_STRATEGIES]
+    winner: list[int] = []
+    lock = threading.Lock()
+    errors: list[BaseException] = []
+
+    def solve(i: int) -> None:
+        h = solvers[i]
+        try:
+            h.run()
+            if h.getModelStatus() == highspy.HighsModelStatus.kOptimal:
+                with lock:
+                    if not winner:
+                        winner.append(i)
+                        for other in solvers:
+                            if other is not h:
+                                other.cancelSolve()
+        except BaseException as exc:  # re-raised in the caller's thread
+            errors.append(exc)
+
+    for h, strategy in zip(solvers, ROOT_STRATEGIES, strict=True):
+        h.setOptionValue("simplex_strategy", int(strategy))
+        h.setOptionValue("time_limit", float(max(deadline - time.perf_counter(), 0.01)))
+        h.HandleUserInterrupt = True  # lets the winner cancel the other's run
+    threads = [threading.Thread(target=solve, args=(i,)) for i in range(len(solvers))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]
+    h = solvers[winner[0] if winner else 0]
+    h.HandleUserInterrupt = False
+    h.setOptionValue("simplex_strategy", 1)  # warm-started nodes: dual simplex
+    return h
+
+
+def _lp_instance(highspy, m: _Model, k: int):
+    """A quiet HiGHS instance holding the LP relaxation of the cardinality model."""
+    h = _new_highs(highspy)
+    h.setOptionValue("output_flag", False)
+    _pass_model(h, highspy, m, k, None, integer=False)
+    return h
+
+
 def _branch_and_bound(
     m: _Model,
     k: int,
@@ -942,19 +1002,25 @@ def _branch_and_bound(
     it across bound changes); the LP point, rounded to its K largest columns and improved
     by swaps, is tried as a plan now and then. Returns (chosen, value, bound, status), the
     bound being the largest LP bound of the nodes left open (proven for the whole model).
+
+    It branches on the fractional column with the largest ``x(1-x)`` times the weight the
+    column covers (balanced children that matter: fewer nodes than the column nearest 0.5
+    on most hard instances, by up to 7 times), up-branch first. A node taken from the heap
+    restarts from its parent's basis (about half the simplex iterations of starting from
+    the last node solved). The root LP is solved by :func:`_root_lp`.
     """
     import heapq
 
     import highspy
 
     n_cols = m.b.shape[1]
-    h = _new_highs(highspy)
-    h.setOptionValue("output_flag", False)
-    _pass_model(h, highspy, m, k, None, integer=False)
+    h = _root_lp(highspy, m, k, deadline)
     idx = np.arange(n_cols, dtype=np.int32)
     best, value = list(start), _objective(m, start)
     integral = bool(np.all(m.w == np.round(m.w)))
     scale = max(float(m.w.sum()), 1.0)
+    col_weight = np.asarray(m.bc.T @ m.w).ravel()
+    total = float(m.w.sum())
 
     def margin() -> float:
         # a node must promise more than this above the incumbent to be worth opening: one
@@ -962,19 +1028,30 @@ def _branch_and_bound(
         need = (1.0 - 1e-4) if integral else 1e-9 * scale
         return max(need, float(mip_rel_gap) * value)
 
+    def found(plan: list[int]) -> None:
+        nonlocal best, value
+        plan_value = _objective(m, plan)
+        if plan_value > value:
+            best, value = plan, plan_value
+
     # heap of (-bound of the parent, tie-break, lower bounds, upper bounds of x)
-    heap = [(-np.inf, 0, np.zeros(n_cols), np.ones(n_cols))]
+    heap = [(-np.inf, 0, np.zeros(n_cols), np.ones(n_cols), None)]
     serial = nodes = 0
     dive = None  # the child to solve next: its LP starts from its parent's basis
     while heap or dive is not None:
         if dive is not None:
             (parent, lo, hi), dive = dive, None
         else:
-            parent, _, lo, hi = heapq.heappop(heap)
+            parent, _, lo, hi, basis = heapq.heappop(heap)
+            if basis is not None:
+                h.setBasis(basis)
         left = deadline - time.perf_counter()
         serial += 1
         if left <= 0:
-            heapq.heappush(heap, (parent, serial, lo, hi))
+            heapq.heappush(heap, (parent, serial, lo, hi, None))
+            break
+        if value + margin() > total:
+            heap.clear()  # the plan covers every row: no node can promise more
             break
         if -parent < value + margin() or lo.sum() > k:
             continue
@@ -986,7 +1063,7 @@ def _branch_and_bound(
         if status == highspy.HighsModelStatus.kInfeasible:
             continue
         if status != highspy.HighsModelStatus.kOptimal:
-            heapq.heappush(heap, (parent, serial, lo, hi))  # unresolved: stays open
+            heapq.heappush(heap, (parent, serial, lo, hi, None))  # unresolved: stays open
             break
         nodes += 1
         z = float(h.getInfo().objective_function_value)
@@ -997,18 +1074,12 @@ def _branch_and_bound(
         d = np.asarray(sol.col_dual)[:n_cols]
         frac = (x > 1e-6) & (x < 1.0 - 1e-6)
         if not frac.any():
-            plan = np.flatnonzero(x > 0.5).tolist()
-            plan_value = _objective(m, plan)
-            if plan_value > value:
-                best, value = plan, plan_value
+            found(np.flatnonzero(x > 0.5).tolist())
             continue
         if nodes % 5 == 1:
             # round the LP point: the K largest columns (fixed ones first), then swaps
             top = np.argsort(-(x + 2.0 * lo - 2.0 * (hi == 0)), kind="stable")[:k]
-            plan = _swap_search(m, top.tolist(), k, None, time.perf_counter() + 0.05)
-            plan_value = _objective(m, plan)
-            if plan_value > value:
-                best, value = plan, plan_value
+            found(_swap_search(m, top.tolist(), k, None, time.perf_counter() + 0.05))
             if z < value + margin():
                 continue
         # reduced-cost fixing for this subtree: forcing x_j away from its bound costs at
@@ -1023,11 +1094,13 @@ def _branch_and_bound(
         if not frac.any():
             dive = (-z, lo, hi)  # re-solve with the fixings
             continue
-        j = int(np.argmin(np.where(frac, np.abs(x - 0.5), np.inf)))
+        j = int(np.argmax(np.where(frac, x * (1.0 - x) * col_weight, -np.inf)))
         up, down = lo.copy(), hi.copy()
         up[j], down[j] = 1.0, 0.0
         dive = (-z, up, hi)
-        heapq.heappush(heap, (-z, serial, lo, down))
+        # the sibling restarts from this node's basis when taken from the heap: its LP is
+        # one bound away from it, where the basis left by the last node may be far off
+        heapq.heappush(heap, (-z, serial, lo, down, h.getBasis()))
     open_bounds = [-b for b, *_ in heap if -b >= value + margin()]
     bound = max([value, *open_bounds])
     if integral and np.isfinite(bound):

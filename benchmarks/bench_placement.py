@@ -14,7 +14,13 @@ Instances are seeded and generated here:
 - ``city-uniform``: incidents in clusters over a New Taipei-sized square (296000, 2770000
   ± 15 km, EPSG:3826), candidate sites anywhere in it;
 - ``city-mixed``: the same incidents, 30 % of the candidates placed near incidents (dense
-  overlaps: the hardest kind for an exact solver).
+  overlaps: the hardest kind for an exact solver);
+- ``uniform`` / ``uniform-real``: demand points and candidate sites uniform over a 10 km
+  square (no structure), weights 1–5 or real numbers in [0, 1).
+
+``--kinds``, ``--k`` and ``--radius`` choose other instances; ``--cli`` also times
+``safemap plan cameras`` end to end (GeoJSON in, a new process, the plan file out), which
+is what a user waits for: process start, imports and file reading included.
 
 The covered weight of every answer is recomputed independently with
 ``placement.evaluate`` (brute-force distances), for ours and spopt's alike.
@@ -106,7 +112,25 @@ def city_instance(n_demand: int, n_cand: int, seed: int, near: float = 0.0):
     return demand, weights, cand
 
 
+def uniform_instance(n_demand: int, n_cand: int, seed: int, real: bool = False):
+    """Demand points and candidate sites uniform over a 10 km square: no structure at all,
+    the way a test instance is usually drawn (weights 1–5, or real numbers in [0, 1))."""
+    rng = np.random.default_rng(seed)
+    side = 10_000.0
+    demand = CENTRE + rng.uniform(-side / 2, side / 2, (n_demand, 2))
+    cand = CENTRE + rng.uniform(-side / 2, side / 2, (n_cand, 2))
+    weights = rng.uniform(0, 1, n_demand) if real else rng.integers(1, 6, n_demand).astype(float)
+    return demand, weights, cand
+
+
+KINDS = ("streets", "city-uniform", "city-mixed", "uniform", "uniform-real")
+
+
 def make(kind: str, n_demand: int, n_cand: int, seed: int):
+    if kind == "uniform":
+        return uniform_instance(n_demand, n_cand, seed)
+    if kind == "uniform-real":
+        return uniform_instance(n_demand, n_cand, seed, real=True)
     if kind == "streets":
         return streets_instance(n_demand, n_cand, seed)
     if kind == "city-uniform":
@@ -134,6 +158,48 @@ def run_ours(demand, weights, cand, k, radius, method="milp", time_limit=60.0):
         "total_s": total,
         "model": [planner.n_model_rows, planner.n_model_columns],
         "pairs": int(planner.coverage.nnz),
+    }
+
+
+def run_cli(demand, weights, cand, k, radius, time_limit=60.0):
+    """``safemap plan cameras`` as a user runs it: GeoJSON files in (EPSG:4326), a new
+    process, the plan file out. The time is the process's wall time, start to exit."""
+    import subprocess
+    import tempfile
+
+    from pyproj import Transformer
+
+    to_lonlat = Transformer.from_crs(3826, 4326, always_xy=True)
+
+    def write(path, xy, props):
+        lon, lat = to_lonlat.transform(xy[:, 0], xy[:, 1])
+        features = [
+            {
+                "type": "Feature",
+                "properties": {name: values[i] for name, values in props.items()},
+                "geometry": {"type": "Point", "coordinates": [lon[i], lat[i]]},
+            }
+            for i in range(len(xy))
+        ]
+        path.write_text(json.dumps({"type": "FeatureCollection", "features": features}))
+
+    with tempfile.TemporaryDirectory() as tmp:
+        d, c, out = Path(tmp, "D.geojson"), Path(tmp, "C.geojson"), Path(tmp, "plan.geojson")
+        write(d, demand, {"weight": weights.tolist()})
+        write(c, cand, {"id": list(range(len(cand)))})
+        cmd = [sys.executable, "-m", "cli.main", "plan", "cameras", "--demand", str(d),
+               "--candidates", str(c), "--k", str(k), "--radius", str(radius),
+               "--time-limit", str(time_limit), "--out", str(out)]  # fmt: skip
+        t0 = time.perf_counter()
+        subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True)
+        total = time.perf_counter() - t0
+        plan = json.loads(out.read_text())
+    chosen = [int(f["properties"]["id"]) for f in plan["features"]]
+    return {
+        "covered": plan["summary"]["covered_weight"],
+        "recomputed": evaluate(demand, weights, cand[chosen], radius),
+        "status": plan["summary"]["status"],
+        "total_s": total,
     }
 
 
@@ -194,7 +260,7 @@ def warm_up() -> None:
     CoveragePlanner.from_points(demand, weights, cand, radius=100.0, k=3).solve()
 
 
-def small(kinds, seeds, solvers, spopt_limit):
+def small(kinds, seeds, solvers, spopt_limit, k=50, radius=100.0, cli=False):
     warm_up()
     rows = []
     for kind in kinds:
@@ -204,25 +270,35 @@ def small(kinds, seeds, solvers, spopt_limit):
                 continue
             demand, weights, cand = make(kind, 5_000, 1_000, seed)
             load = os.getloadavg()[0]
-            ours = run_ours(demand, weights, cand, 50, 100.0)
-            row = {"instance": kind, "seed": seed, "ours": ours, "load_before": load}
+            ours = run_ours(demand, weights, cand, k, radius)
+            row = {"instance": kind, "seed": seed, "k": k, "radius": radius, "ours": ours}
+            row["load_before"] = load
+            line = (
+                f"{kind:13s} seed {seed} K={k} r={radius:g}  ours {ours['recomputed']:.6g} "
+                f"({ours['status']}) in {ours['total_s']:.3f} s"
+            )
+            if cli:
+                row["cli"] = run_cli(demand, weights, cand, k, radius)
+                line += f" | CLI {row['cli']['recomputed']:.6g} in {row['cli']['total_s']:.2f} s"
             for solver in solvers:
-                peer = run_spopt(demand, weights, cand, 50, 100.0, solver, spopt_limit)
+                peer = run_spopt(demand, weights, cand, k, radius, solver, spopt_limit)
                 row[f"spopt_{solver}"] = peer
-                same = abs(peer["recomputed"] - ours["recomputed"]) < 1e-6
-                print(
-                    f"{kind:13s} seed {seed}  ours {ours['recomputed']:.0f} ({ours['status']}) "
-                    f"in {ours['total_s']:.3f} s | spopt+{solver} {peer['recomputed']:.0f} "
-                    f"({peer['status']}) in {peer['total_s']:.1f} s "
-                    f"[build {peer['build_s']:.1f} s] | same optimum: {same} | "
-                    f"×{peer['total_s'] / ours['total_s']:.0f} | load {load:.1f}",
-                    flush=True,
+                same = abs(peer["recomputed"] - ours["recomputed"]) <= 1e-6 * max(
+                    1.0, abs(peer["recomputed"])
                 )
+                line += (
+                    f" | spopt+{solver} {peer['recomputed']:.6g} ({peer['status']}) in "
+                    f"{peer['total_s']:.1f} s [build {peer['build_s']:.1f} s] | same optimum: "
+                    f"{same} | ×{peer['total_s'] / ours['total_s']:.0f}"
+                )
+                if cli:
+                    line += f" (CLI ×{peer['total_s'] / row['cli']['total_s']:.0f})"
+            print(f"{line} | load {load:.1f}", flush=True)
             rows.append(row)
     return rows
 
 
-def large(kinds, seed, time_limit):
+def large(kinds, seed, time_limit, radius=100.0):
     warm_up()
     rows = []
     for kind in kinds:
@@ -230,11 +306,11 @@ def large(kinds, seed, time_limit):
             continue
         demand, weights, cand = make(kind, 100_000, 20_000, seed)
         load = os.getloadavg()[0]
-        greedy = run_ours(demand, weights, cand, 500, 100.0, "greedy", time_limit)
-        exact = run_ours(demand, weights, cand, 500, 100.0, "milp", time_limit)
+        greedy = run_ours(demand, weights, cand, 500, radius, "greedy", time_limit)
+        exact = run_ours(demand, weights, cand, 500, radius, "milp", time_limit)
         gap = exact["gap"]
         print(
-            f"{kind:13s} 100000×20000 K=500  greedy {greedy['recomputed']:.0f} in "
+            f"{kind:13s} 100000×20000 K=500 r={radius:g}  greedy {greedy['recomputed']:.0f} in "
             f"{greedy['total_s']:.2f} s | milp {exact['recomputed']:.0f} ({exact['status']}, "
             f"gap {'n/a' if gap is None else f'{gap:.3%}'}) in {exact['total_s']:.1f} s | "
             f"pairs {exact['pairs']:,}, model {exact['model'][0]:,}×{exact['model'][1]:,} | "
@@ -254,8 +330,16 @@ def main(argv=None) -> int:
     parser.add_argument("--seeds", default="1,2,3", help="seeds of the small instances")
     parser.add_argument("--spopt-limit", type=float, default=600.0, help="spopt time limit, s")
     parser.add_argument("--highs", action="store_true", help="also run spopt with PuLP+HiGHS")
+    parser.add_argument("--kinds", default=None, help=f"comma-separated, of {', '.join(KINDS)}")
+    parser.add_argument("--k", type=int, default=50, help="K of the small instances")
+    parser.add_argument("--radius", type=float, default=100.0, help="coverage radius, m")
+    parser.add_argument("--cli", action="store_true", help="also time `safemap plan cameras`")
     parser.add_argument("--json", type=Path, help="write all figures to this file")
     args = parser.parse_args(argv)
+    kinds = args.kinds.split(",") if args.kinds else None
+    for kind in kinds or ():
+        if kind not in KINDS:
+            parser.error(f"unknown kind {kind}")
     both = not (args.small or args.large)
     print(json.dumps(machine()))
     results: dict = {"machine": machine()}
@@ -263,10 +347,18 @@ def main(argv=None) -> int:
         seeds = [int(s) for s in args.seeds.split(",")]
         solvers = ["cbc", "highs"] if args.highs else ["cbc"]
         results["small"] = small(
-            ["streets", "city-uniform", "city-mixed"], seeds, solvers, args.spopt_limit
+            kinds or ["streets", "city-uniform", "city-mixed"],
+            seeds,
+            solvers,
+            args.spopt_limit,
+            k=args.k,
+            radius=args.radius,
+            cli=args.cli,
         )
     if args.large or both:
-        results["large"] = large(["city-uniform", "city-mixed", "streets"], 1, 60.0)
+        results["large"] = large(
+            kinds or ["city-uniform", "city-mixed", "streets"], 1, 60.0, radius=args.radius
+        )
     if args.json:
         args.json.write_text(json.dumps(results, indent=1, default=float))
     return 0

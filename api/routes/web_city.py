@@ -88,6 +88,20 @@ def _post(request: Request, user: User | None, roles: tuple[Role, ...]) -> User 
         return RedirectResponse("/login", status_code=303)
 
 
+def _year_post(
+    request: Request, user: User | None, fields: dict[str, str], what: str
+) -> Response | tuple[User, Actor, int]:
+    """Gate a city form post about one programme year (as :func:`_post`) and read its year;
+    a post without one names no year that exists: 404."""
+    checked = _post(request, user, CITY_ROLES)
+    if isinstance(checked, Response):
+        return checked
+    year = _int(fields.get("year"))
+    if year is None:
+        raise NotFound("找不到此計畫年度。", detail=f"{what} without year")
+    return checked, Actor.from_user(checked), year
+
+
 # --------------------------------------------------------------------------- evaluation
 def _evaluation_context(session, u: User, actor: Actor, year: int | None) -> dict:
     context: dict = {"title": "評鑑、排名與獎項", "years": _years(session), "year": year}
@@ -150,13 +164,10 @@ def evaluation_finalise(
     request: Request, session: SessionDep, user: OptionalUser, fields: FormFields
 ) -> Response:
     """The city confirms the ranking and each award's amount within its tier, and publishes."""
-    checked = _post(request, user, CITY_ROLES)
-    if isinstance(checked, Response):
-        return checked
-    actor = Actor.from_user(checked)
-    year = _int(fields.get("year"))
-    if year is None:
-        raise NotFound("找不到此計畫年度。", detail="finalise without year")
+    gate = _year_post(request, user, fields, "finalise")
+    if isinstance(gate, Response):
+        return gate
+    checked, actor, year = gate
     context = _evaluation_context(session, checked, actor, year)
     amounts: dict[int, int] = {}
     errors: dict[str, str] = {}
@@ -340,13 +351,10 @@ def rubric_page(
 def rubric_save(
     request: Request, session: SessionDep, user: OptionalUser, fields: FormFields
 ) -> Response:
-    checked = _post(request, user, CITY_ROLES)
-    if isinstance(checked, Response):
-        return checked
-    actor = Actor.from_user(checked)
-    year = _int(fields.get("year"))
-    if year is None:
-        raise NotFound("找不到此計畫年度。", detail="rubric without year")
+    gate = _year_post(request, user, fields, "rubric")
+    if isinstance(gate, Response):
+        return gate
+    checked, actor, year = gate
     data = evaluation.read_rubric(session, actor, year)
     count = min(_int(fields.get("rows")) or 0, 40)
     rows, items, errors = [], [], {}
@@ -475,13 +483,10 @@ def rewards_headcount(
     request: Request, session: SessionDep, user: OptionalUser, fields: FormFields
 ) -> Response:
     """The city adjusts the table: how many people hold a post of a unit (擇優半數, 副所長)."""
-    checked = _post(request, user, CITY_ROLES)
-    if isinstance(checked, Response):
-        return checked
-    actor = Actor.from_user(checked)
-    year = _int(fields.get("year"))
-    if year is None:
-        raise NotFound("找不到此計畫年度。", detail="headcount without year")
+    gate = _year_post(request, user, fields, "headcount")
+    if isinstance(gate, Response):
+        return gate
+    checked, actor, year = gate
     context = _rewards_context(session, actor, year)
     typed = {k: fields.get(k, "") for k in ("unit", "post", "persons")}
     errors = {}
@@ -516,13 +521,11 @@ def rewards_headcount(
 def rewards_confirm(
     request: Request, session: SessionDep, user: OptionalUser, fields: FormFields
 ) -> Response:
-    checked = _post(request, user, CITY_ROLES)
-    if isinstance(checked, Response):
-        return checked
-    year = _int(fields.get("year"))
-    if year is None:
-        raise NotFound("找不到此計畫年度。", detail="confirm without year")
-    rewards_service.confirm(session, Actor.from_user(checked), year)
+    gate = _year_post(request, user, fields, "confirm")
+    if isinstance(gate, Response):
+        return gate
+    _, actor, year = gate
+    rewards_service.confirm(session, actor, year)
     return RedirectResponse(f"/app/rewards?year={year}&saved=confirmed", status_code=303)
 
 

@@ -697,7 +697,9 @@ def _lagrangian_value(m: _Model, k: int, lam: np.ndarray) -> float:
     return float((m.w - lam).sum() + np.maximum(top, 0.0).sum())
 
 
-def _smoothed_dual(m: _Model, k: int, deadline: float) -> tuple[float, np.ndarray]:
+def _smoothed_dual(
+    m: _Model, k: int, deadline: float, resume: dict | None = None
+) -> tuple[float, np.ndarray]:
     r"""The Lagrangian dual of :func:`_lagrangian`, minimised smoothly; returns (bound, λ).
 
     With :math:`\text{sum of the } K \text{ largest } v_j^+ = \min_{t \ge 0} K t +
@@ -708,6 +710,9 @@ def _smoothed_dual(m: _Model, k: int, deadline: float) -> tuple[float, np.ndarra
     Subgradient steps need thousands on dense street models (one candidate every 28 m)
     and stall far above the LP bound, which this reaches. The bound returned is the exact
     :math:`L(\lambda)` at the multipliers found, so it is proven whatever the smoothing.
+
+    ``resume``, a dict, carries the point and smoothing reached from one call to the next,
+    so that a second call goes on where the first stopped.
     """
     from scipy.optimize import Bounds, minimize
     from scipy.special import expit
@@ -730,13 +735,16 @@ def _smoothed_dual(m: _Model, k: int, deadline: float) -> tuple[float, np.ndarra
         if time.perf_counter() > deadline:
             raise StopIteration
 
-    lam = 0.5 * m.w
-    v = bt @ lam
-    t0 = float(np.partition(v, n_cols - kk)[n_cols - kk]) if kk < n_cols else 0.0
-    z = np.append(lam, max(t0, 0.0))
     box = Bounds(np.zeros(n_rows + 1), np.append(m.w, np.inf))
-    best, best_lam = _lagrangian_value(m, k, lam), lam
-    mu = max(float(np.median(m.w)), 1e-6)
+    if resume and "z" in resume:
+        z, mu, best, best_lam = resume["z"], resume["mu"], resume["best"], resume["lam"]
+    else:
+        lam = 0.5 * m.w
+        v = bt @ lam
+        t0 = float(np.partition(v, n_cols - kk)[n_cols - kk]) if kk < n_cols else 0.0
+        z = np.append(lam, max(t0, 0.0))
+        best, best_lam = _lagrangian_value(m, k, lam), lam
+        mu = max(float(np.median(m.w)), 1e-6)
     while time.perf_counter() < deadline and mu > 1e-5 * max(float(m.w.max()), 1.0):
         res = minimize(
             smooth,
@@ -753,7 +761,11 @@ def _smoothed_dual(m: _Model, k: int, deadline: float) -> tuple[float, np.ndarra
         value = _lagrangian_value(m, k, lam)
         if value < best:
             best, best_lam = value, lam
+        if res.nit < 200 and not res.success:
+            break  # stopped by the deadline: resume at this smoothing
         mu /= 4.0
+    if resume is not None:
+        resume.update(z=z, mu=mu, best=best, lam=best_lam)
     log.debug("smoothed dual: bound %.6g", best)
     return best, best_lam
 
@@ -793,7 +805,14 @@ WINDOW_STRATEGY = 4
 
 
 def _window_search(
-    m: _Model, k: int, chosen: list[int], col_xy: np.ndarray, deadline: float, seed: int = 0
+    m: _Model,
+    k: int,
+    chosen: list[int],
+    col_xy: np.ndarray,
+    deadline: float,
+    seed: int = 0,
+    should_stop=None,
+    publish=None,
 ) -> list[int]:
     """Improve a cardinality plan one neighbourhood at a time, each solved exactly.
 
@@ -803,7 +822,8 @@ def _window_search(
     ``WINDOW_COLUMNS`` nearest candidate columns are freed, the others kept as they are, and
     the window's cameras (as many as it holds now) are re-placed optimally by
     :func:`_branch_and_bound` on the rows that only the window can still cover. Stops at the
-    deadline or after a pass that improves nothing.
+    deadline, after a pass that improves nothing, or when ``should_stop()`` says so;
+    ``publish(plan)`` hears of every improvement.
     """
     n_cols = m.b.shape[1]
     if n_cols <= WINDOW_COLUMNS or not chosen:
@@ -816,7 +836,8 @@ def _window_search(
     while improved_any and time.perf_counter() < deadline:
         improved_any = False
         for centre in rng.permutation(np.flatnonzero(x)):
-            if time.perf_counter() >= deadline:
+            if time.perf_counter() >= deadline or (should_stop is not None and should_stop()):
+                improved_any = False
                 break
             if not x[centre]:
                 continue  # moved away by an earlier window of this pass
@@ -857,8 +878,78 @@ def _window_search(
                 x[window] = False
                 x[window[plan]] = True
                 improved_any = True
+                if publish is not None:
+                    publish(np.flatnonzero(x).tolist())
     log.debug("window search: %.6g", _objective(m, np.flatnonzero(x).tolist()))
     return np.flatnonzero(x).tolist()
+
+
+class _PlanImprover:
+    """The window search in a thread of its own, always working on the best plan known.
+
+    On large models the bound (the Lagrangian dual, in the caller's thread) and the plan
+    (this) both need all the time there is; the second core gives it to both. A better plan
+    found by the caller is :meth:`offer` ed and the search moves to it; :meth:`finish`
+    stops it and returns the best plan of all.
+    """
+
+    def __init__(self, m: _Model, k: int, col_xy: np.ndarray, start: list[int], deadline: float):
+        self.m, self.k, self.col_xy, self.deadline = m, k, col_xy, deadline
+        self.lock = threading.Lock()
+        self.best, self.value = list(start), _objective(m, start)
+        self.stop = threading.Event()
+        self.newer = threading.Event()  # the caller offered a better plan
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def offer(self, plan: list[int], value: float | None = None) -> None:
+        value = _objective(self.m, plan) if value is None else value
+        with self.lock:
+            if value > self.value:
+                self.best, self.value = list(plan), value
+                self.newer.set()
+
+    def current(self) -> tuple[list[int], float]:
+        with self.lock:
+            return list(self.best), self.value
+
+    def finish(self) -> tuple[list[int], float]:
+        self.stop.set()
+        self.newer.set()  # wakes a search waiting for a better plan
+        self.thread.join()
+        if self.error is not None:
+            raise self.error
+        return self.current()
+
+    def _publish(self, plan: list[int]) -> None:
+        value = _objective(self.m, plan)
+        with self.lock:
+            if value > self.value:
+                self.best, self.value = plan, value
+
+    def _run(self) -> None:
+        try:
+            seed = 0
+            while not self.stop.is_set() and time.perf_counter() < self.deadline:
+                self.newer.clear()
+                start, before = self.current()
+                _window_search(
+                    self.m,
+                    self.k,
+                    start,
+                    self.col_xy,
+                    self.deadline,
+                    seed=seed,
+                    should_stop=lambda: self.stop.is_set() or self.newer.is_set(),
+                    publish=self._publish,
+                )
+                seed += 1
+                if not self.newer.is_set() and self.current()[1] <= before:
+                    # a whole pass found nothing: wait for a better plan from the caller
+                    self.newer.wait(max(self.deadline - time.perf_counter(), 0.0))
+        except BaseException as exc:  # re-raised by finish() in the caller's thread
+            self.error = exc
 
 
 # --------------------------------------------------------------------------- exact model
@@ -1582,77 +1673,28 @@ class CoveragePlanner:
         sub, const = model, 0.0
         fixed_in: list[int] = []
         if self.budget is None and not self.sectors and model.b.nnz >= LAGRANGIAN_MIN_PAIRS:
-            # the LP bound, through the smoothed Lagrangian dual; its multipliers rank the
-            # columns, and the K best, improved by swaps, are a plan from another basin
-            remaining = deadline - time.perf_counter()
-            smooth_bound, lam = _smoothed_dual(model, self.k, time.perf_counter() + 0.4 * remaining)
-            if integral:
-                smooth_bound = math.floor(smooth_bound + 1e-6)
-            top = np.argsort(-(model.bc.T @ lam), kind="stable")[: self.k]
-            plan = _swap_search(
-                model, top.tolist(), self.k, None, time.perf_counter() + 0.1 * remaining
-            )
-            plan_value = _objective(model, plan)
-            if plan_value > value:
-                chosen, value = plan, plan_value
-            if smooth_bound < value + (1.0 - 1e-6 if integral else 1e-9 * model.w.sum()):
-                return chosen, value, STATUS_OPTIMAL
-            remaining = deadline - time.perf_counter()
-            lag = _lagrangian(
-                model,
-                self.k,
-                chosen,
-                value,
-                time.perf_counter() + 0.25 * remaining,
-                integral,
-                polish_seconds=0.1 * remaining,
-                lam0=lam,
-            )
-            lag_bound = min(lag.bound, smooth_bound)
-            if lag.best_value > value:
-                chosen, value = lag.best, lag.best_value
-            if lag.proven:
-                return chosen, value, STATUS_OPTIMAL
-            fixed_in = np.flatnonzero(lag.fix1).tolist()
-            sub, const = _restrict(model, lag.fix0, lag.fix1)
-            log.debug(
-                "fixed %d columns out and %d in: %d × %d left",
-                int(lag.fix0.sum()),
-                len(fixed_in),
-                *sub.b.shape,
-            )
-            if sub.b.nnz >= LAGRANGIAN_MIN_PAIRS:
-                # still too large for HiGHS to finish even its root LP in the time left (an
-                # 88,893 × 19,980 model with 2.5 million pairs: nothing in 17 s): the time
-                # goes to better plans, one neighbourhood at a time, then to more
-                # subgradient steps from the best multipliers
-                remaining = deadline - time.perf_counter()
-                col_xy = self.candidate_xy[self.col_site[model.col]]
-                plan = _window_search(
-                    model, self.k, chosen, col_xy, time.perf_counter() + 0.6 * remaining
-                )
-                plan_value = _objective(model, plan)
-                if plan_value > value:
-                    chosen, value = plan, plan_value
-                remaining = deadline - time.perf_counter()
-                more = _lagrangian(
-                    model,
-                    self.k,
-                    chosen,
-                    value,
-                    time.perf_counter() + 0.8 * remaining,
-                    integral,
-                    polish_seconds=0.0,
-                    lam0=lag.lam,
-                )
-                if more.best_value > value:
-                    chosen, value = more.best, more.best_value
-                bound = min(lag_bound, more.bound)
-                if more.proven or bound < value + (
+            # The plan improves in a thread of its own from the start (_PlanImprover) while
+            # this one works on the bound: first the LP bound, through the smoothed
+            # Lagrangian dual, whose multipliers rank the columns (the K best, improved by
+            # swaps, are a plan from another basin); then subgradient steps that fix columns.
+            col_xy = self.candidate_xy[self.col_site[model.col]]
+            improver = _PlanImprover(model, self.k, col_xy, chosen, deadline - 0.5)
+            try:
+                result = self._large(model, improver, deadline, integral)
+            finally:
+                best_plan, best_value = improver.finish()
+            if result[0] == "done":
+                _, bound, status = result
+                chosen, value = best_plan, best_value
+                if status == STATUS_OPTIMAL or bound < value + (
                     1.0 - 1e-6 if integral else 1e-9 * model.w.sum()
                 ):
                     return chosen, value, STATUS_OPTIMAL
-                return chosen, bound, STATUS_TIME_LIMIT
+                return chosen, max(bound, value), STATUS_TIME_LIMIT
+            _, lag, lag_bound = result
+            chosen, value = best_plan, best_value
+            fixed_in = np.flatnonzero(lag.fix1).tolist()
+            sub, const = _restrict(model, lag.fix0, lag.fix1)
         k_left = None if self.k is None else self.k - len(fixed_in)
         if sub.b.shape[0] == 0 or sub.b.shape[1] == 0 or k_left == 0:
             found_sub, sub_bound, state = [], 0.0, STATUS_OPTIMAL
@@ -1705,6 +1747,58 @@ class CoveragePlanner:
         # plans breaking a fixing are worth no more than the incumbent
         bound = max(sub_bound + const, value) if np.isfinite(sub_bound) else np.inf
         return chosen, min(bound, lag_bound), state
+
+    def _large(self, model, improver: _PlanImprover, deadline: float, integral: bool):
+        """The bound side of a large cardinality model, the plan improving meanwhile.
+
+        Returns ``("done", bound, status)`` when nothing is left for HiGHS (proven optimal,
+        or what the fixings leave still too large for it), else ``("fix", lagrangian,
+        bound)`` with the fixings for HiGHS to work on what is left.
+        """
+        slack = (1.0 - 1e-6) if integral else 1e-9 * float(model.w.sum())
+        remaining = deadline - time.perf_counter()
+        resume: dict = {}
+        smooth_bound, lam = _smoothed_dual(
+            model, self.k, time.perf_counter() + 0.4 * remaining, resume
+        )
+        if integral:
+            smooth_bound = math.floor(smooth_bound + 1e-6)
+        top = np.argsort(-(model.bc.T @ lam), kind="stable")[: self.k]
+        improver.offer(
+            _swap_search(model, top.tolist(), self.k, None, time.perf_counter() + 0.1 * remaining)
+        )
+        chosen, value = improver.current()
+        if smooth_bound < value + slack:
+            return "done", value, STATUS_OPTIMAL
+        remaining = deadline - time.perf_counter()
+        lag = _lagrangian(
+            model,
+            self.k,
+            chosen,
+            value,
+            time.perf_counter() + 0.25 * remaining,
+            integral,
+            polish_seconds=0.1 * remaining,
+            lam0=lam,
+        )
+        improver.offer(lag.best, lag.best_value)
+        bound = min(lag.bound, smooth_bound)
+        if lag.proven:
+            return "done", improver.current()[1], STATUS_OPTIMAL
+        fix0, fix1 = lag.fix0, lag.fix1
+        kept = np.flatnonzero(~fix0 & ~fix1)
+        if model.bc[:, kept].nnz < LAGRANGIAN_MIN_PAIRS:
+            return "fix", lag, bound
+        # What the fixings leave is still too large for HiGHS to finish even its root LP in
+        # the time left (street and dense uniform models fix nothing): the smoothed dual
+        # goes on where it stopped (the subgradient steps stall above it on these models).
+        log.debug("fixed %d out and %d in: left to the smoothed dual", fix0.sum(), fix1.sum())
+        more, _ = _smoothed_dual(model, self.k, deadline - 1.0, resume)
+        if integral:
+            more = math.floor(more + 1e-6)
+        # the dual may have converged early: the plan search keeps the rest of the time
+        improver.thread.join(timeout=max(deadline - 1.0 - time.perf_counter(), 0.0))
+        return "done", min(bound, more), STATUS_TIME_LIMIT
 
     # ---------------------------------------------------------------- read
     @property

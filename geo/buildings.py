@@ -15,11 +15,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import shapely
-from sqlalchemy import text
+from sqlalchemy import ColumnElement, Table, func, select, text
 from sqlalchemy.orm import Session
 
 from .errors import ImportEmpty
-from .models import STORAGE_SRID, AuditLog
+from .models import STORAGE_SRID, AuditLog, Camera
+from .models_buildings import CameraView
 from .vector_io import ProgressFn, no_progress, read
 
 log = logging.getLogger(__name__)
@@ -69,6 +70,15 @@ def camera_view_sql(session: Session, alias: str = "c") -> str:
     if has_buildings(session):
         return VIEW_SQL.format(alias=alias)
     return f"{alias}.sector"
+
+
+def view_column(cameras: Table | None = None) -> ColumnElement:
+    """A camera's view as a SQLAlchemy expression over rows of ``cameras`` (the table, or an
+    alias of it): the kept view when a building touches its sector, else the sector. Without
+    footprints ``camera_views`` is empty and this is the sector (one primary-key probe)."""
+    t = Camera.__table__ if cameras is None else cameras
+    kept = select(CameraView.geom).where(CameraView.camera_id == t.c.id).scalar_subquery()
+    return func.coalesce(kept, t.c.sector)
 
 
 def _column(gdf, names: tuple[str, ...]) -> str | None:

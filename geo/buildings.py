@@ -145,7 +145,10 @@ def import_buildings(
         {
             "names": [r[0] for r in rows],
             "heights": [r[1] for r in rows],
-            "wkbs": [bytes(w) for w in shapely.to_wkb(gdf.geometry.values)],
+            # A footprint is the building's outline on the ground: files of 3D footprints
+            # (PolygonZ) give each vertex an elevation, which the 2D column does not hold; the
+            # building's height is the HEIGHT column.
+            "wkbs": [bytes(w) for w in shapely.to_wkb(shapely.force_2d(gdf.geometry.values))],
             "source": source,
             "min_area": MIN_AREA_M2,
         },

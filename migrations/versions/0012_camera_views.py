@@ -43,7 +43,7 @@ LANGUAGE plpgsql AS $$
 BEGIN
     DELETE FROM camera_views WHERE camera_id = ANY(ids);
     -- Only cameras with a building in their sector get a row: for the others the view is
-    -- the sector, which readers fall back to.
+    -- the sector, which readers fall back to (the camera trigger below keeps the same rule).
     INSERT INTO camera_views (camera_id, geom)
     SELECT c.id, safemap_camera_view(c.geom, c.sector, c.range_m)
     FROM cameras c
@@ -66,7 +66,14 @@ BEGIN
     END IF;
     -- Waits while a building write refreshes views; the next statement then sees its result.
     LOCK TABLE camera_views IN ROW EXCLUSIVE MODE;
-    PERFORM safemap_refresh_camera_views(ARRAY[NEW.id]);
+    -- The rule of safemap_refresh_camera_views, written out from NEW: called through that
+    -- function, or through one more SQL function, every row sets the nested call up again
+    -- and 1,000 cameras turned in one UPDATE took 2.8-3.9 s instead of 1.6 s.
+    DELETE FROM camera_views WHERE camera_id = NEW.id;
+    INSERT INTO camera_views (camera_id, geom)
+    SELECT NEW.id, safemap_camera_view(NEW.geom, NEW.sector, NEW.range_m)
+    WHERE EXISTS (SELECT 1 FROM buildings b
+                  WHERE b.geom && NEW.sector AND ST_Intersects(b.geom, NEW.sector));
     RETURN NULL;
 END
 $$

@@ -220,7 +220,8 @@ def run_blind_spots(
     )
     session.add(run)
     session.flush()
-    # cameras see through their view: the sector less what buildings hide, when loaded
+    # cameras see through their view: the sector less what buildings hide, when loaded, as
+    # the database keeps it (camera_views, migration 0012), not recomputed here
     view = camera_view_sql(session, "cam")
     levels = {1: ("hot90", "hot95", "hot99"), 2: ("hot95", "hot99"), 3: ("hot99",)}[
         max(1, min(3, min_confidence))

@@ -1,10 +1,11 @@
 """Building footprints: imported from any vector file, they clip the cameras' views.
 
 A camera does not see through a building. With footprints loaded, a camera's view is its
-sector less every footprint inside it and the shadow each casts away from the camera; the
-database computes it (``safemap_camera_view``, migration 0011), and ``geo.coverage`` counts
-streets, hazards and incidents as seen only through that view. Without footprints (the table
-empty or, on a database not yet migrated, absent) the sector is the view, as before.
+sector less every footprint inside it and the shadow each casts away from the camera
+(``safemap_camera_view``, migration 0011). The database keeps each view in ``camera_views``
+as cameras and buildings are written (triggers, migration 0012), so ``geo.coverage``,
+``geo.blindspots`` and the maps read it instead of computing it per query. Without footprints
+(the table empty or, on a database not yet migrated, absent) the sector is the view, as before.
 """
 
 from __future__ import annotations
@@ -14,11 +15,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import shapely
-from sqlalchemy import text
+from sqlalchemy import ColumnElement, Table, func, select, text
 from sqlalchemy.orm import Session
 
 from .errors import ImportEmpty
-from .models import STORAGE_SRID, AuditLog
+from .models import STORAGE_SRID, AuditLog, Camera
+from .models_buildings import CameraView
 from .vector_io import ProgressFn, no_progress, read
 
 log = logging.getLogger(__name__)
@@ -29,8 +31,12 @@ HEIGHT_COLUMNS = ("HEIGHT", "HEIGHT_M", "BLDG_HGT", "建物高度", "高度")
 # Rings with less area than this (degenerate rings, slivers left by reprojection) hide nothing.
 MIN_AREA_M2 = 0.01
 
-# The camera's view in SQL, for a query where ``c`` is a row of ``cameras``.
-VIEW_SQL = "safemap_camera_view({alias}.geom, {alias}.sector, {alias}.range_m)"
+# The camera's view in SQL, for a query where ``{alias}`` is a row of ``cameras``: the kept
+# view when a building touches the sector (a primary-key probe), else the sector itself.
+VIEW_SQL = (
+    "coalesce((SELECT cv.geom FROM camera_views cv WHERE cv.camera_id = {alias}.id), "
+    "{alias}.sector)"
+)
 
 
 @dataclass
@@ -46,12 +52,12 @@ class BuildingImportReport:
 
 
 def has_buildings(session: Session) -> bool:
-    """True when footprints are loaded (False on a database without the table)."""
+    """True when footprints are loaded (False on a database without the tables)."""
     return bool(
         session.execute(
             text(
-                "SELECT to_regclass('buildings') IS NOT NULL AND to_regprocedure("
-                "'safemap_camera_view(geometry, geometry, double precision)') IS NOT NULL"
+                "SELECT to_regclass('buildings') IS NOT NULL "
+                "AND to_regclass('camera_views') IS NOT NULL"
             )
         ).scalar()
         and session.execute(text("SELECT EXISTS (SELECT 1 FROM buildings)")).scalar()
@@ -59,11 +65,20 @@ def has_buildings(session: Session) -> bool:
 
 
 def camera_view_sql(session: Session, alias: str = "c") -> str:
-    """The SQL expression of a camera's view: clipped by buildings when they are loaded,
-    else the stored sector (no per-camera function call when there is nothing to clip)."""
+    """The SQL expression of a camera's view: the kept view when buildings are loaded, else
+    the stored sector (not even the probe of ``camera_views`` when there is nothing to clip)."""
     if has_buildings(session):
         return VIEW_SQL.format(alias=alias)
     return f"{alias}.sector"
+
+
+def view_column(cameras: Table | None = None) -> ColumnElement:
+    """A camera's view as a SQLAlchemy expression over rows of ``cameras`` (the table, or an
+    alias of it): the kept view when a building touches its sector, else the sector. Without
+    footprints ``camera_views`` is empty and this is the sector (one primary-key probe)."""
+    t = Camera.__table__ if cameras is None else cameras
+    kept = select(CameraView.geom).where(CameraView.camera_id == t.c.id).scalar_subquery()
+    return func.coalesce(kept, t.c.sector)
 
 
 def _column(gdf, names: tuple[str, ...]) -> str | None:
@@ -98,33 +113,45 @@ def import_buildings(
     names = gdf[name_col].tolist() if name_col else [None] * len(gdf)
     heights = gdf[height_col].tolist() if height_col else [None] * len(gdf)
     rows = []
-    for name, height, wkb in zip(names, heights, shapely.to_wkb(gdf.geometry.values), strict=True):
+    for name, height in zip(names, heights, strict=True):
         try:
             h = float(height) if height is not None else None
         except (TypeError, ValueError):
             h = None
         rows.append(
-            {
-                "name": None if name is None or name != name else str(name)[:128],
-                "h": h if h is not None and h == h and h > 0 else None,
-                "wkb": wkb,
-            }
+            (
+                None if name is None or name != name else str(name)[:128],
+                h if h is not None and h == h and h > 0 else None,
+            )
         )
     source = src.description[:128]
     progress("寫入資料庫", 0.3)
     replaced = session.execute(text("DELETE FROM buildings")).rowcount if replace else 0
+    # One INSERT for the whole file, not one per footprint: the buildings' statement trigger
+    # (migration 0012) then refreshes each camera's kept view once, in one set-based query.
     result = session.execute(
         text(
             """
             INSERT INTO buildings (name, height_m, source, geom)
             SELECT name, h, :source, g FROM (
-                SELECT :name AS name, CAST(:h AS double precision) AS h,
-                       ST_Multi(ST_CollectionExtract(ST_MakeValid(ST_GeomFromWKB(:wkb, 3826)), 3)) AS g
+                SELECT t.name, t.h,
+                       ST_Multi(ST_CollectionExtract(ST_MakeValid(ST_GeomFromWKB(t.wkb, 3826)), 3)) AS g
+                FROM unnest(CAST(:names AS text[]), CAST(:heights AS float8[]),
+                            CAST(:wkbs AS bytea[])) AS t(name, h, wkb)
             ) r
             WHERE NOT ST_IsEmpty(g) AND ST_Area(g) >= :min_area
             """
         ),
-        [{**r, "source": source, "min_area": MIN_AREA_M2} for r in rows],
+        {
+            "names": [r[0] for r in rows],
+            "heights": [r[1] for r in rows],
+            # A footprint is the building's outline on the ground: files of 3D footprints
+            # (PolygonZ) give each vertex an elevation, which the 2D column does not hold; the
+            # building's height is the HEIGHT column.
+            "wkbs": [bytes(w) for w in shapely.to_wkb(shapely.force_2d(gdf.geometry.values))],
+            "source": source,
+            "min_area": MIN_AREA_M2,
+        },
     )
     inserted = result.rowcount if result.rowcount is not None and result.rowcount >= 0 else 0
     progress("統計", 0.9)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from .buildings import VIEW_SQL, camera_view_sql, has_buildings
+from .buildings import camera_view_sql, has_buildings
 
 # Cameras that see today; proposed and approved ones are planning, not coverage.
 WORKING = ("existing", "installed")
@@ -77,33 +77,21 @@ SEGMENT_COVERAGE = """
 """
 
 # With building footprints loaded, the pairs use each camera's view (its sector less what
-# buildings hide), computed once per camera that touches a selected segment: the sector
-# still finds the candidate segments through the index, the view decides what is seen.
+# buildings hide) as the database keeps it (``camera_views``, migration 0012; a camera no
+# building touches has no row and its sector is its view), probing the street index with the
+# view's box, which lies inside the sector's. Computing the views here instead, per query,
+# took 34 s for 30,000 cameras and 200,000 footprints against 3-4 s (docs/benchmarks.md).
 SEGMENT_COVERAGE_CLIPPED = SEGMENT_COVERAGE.replace(
-    """    WITH pairs AS (
-        SELECT s.id, ST_Intersection(s.geom, c.sector) AS g
+    """        SELECT s.id, ST_Intersection(s.geom, c.sector) AS g
         FROM cameras c
-        JOIN street_segments s ON s.geom && c.sector AND ST_Intersects(s.geom, c.sector)
-        WHERE c.status::text = ANY(:statuses)
-          AND (CAST(:bbox_wkb AS bytea) IS NULL OR s.geom && ST_GeomFromWKB(:bbox_wkb, 3826))
-    ),""",
-    """    WITH views AS MATERIALIZED (
-        SELECT c.id, c.sector, """
-    + VIEW_SQL.format(alias="c")
-    + """ AS g
+        JOIN street_segments s ON s.geom && c.sector AND ST_Intersects(s.geom, c.sector)""",
+    """        SELECT s.id, ST_Intersection(s.geom, coalesce(cv.geom, c.sector)) AS g
         FROM cameras c
-        WHERE c.status::text = ANY(:statuses)
-          AND (CAST(:bbox_wkb AS bytea) IS NULL OR EXISTS (
-              SELECT 1 FROM street_segments s0
-              WHERE s0.geom && c.sector AND s0.geom && ST_GeomFromWKB(:bbox_wkb, 3826)))
-    ),
-    pairs AS (
-        SELECT s.id, ST_Intersection(s.geom, c.g) AS g
-        FROM views c
-        JOIN street_segments s ON s.geom && c.sector AND ST_Intersects(s.geom, c.g)
-        WHERE CAST(:bbox_wkb AS bytea) IS NULL OR s.geom && ST_GeomFromWKB(:bbox_wkb, 3826)
-    ),""",
+        LEFT JOIN camera_views cv ON cv.camera_id = c.id
+        JOIN street_segments s ON s.geom && coalesce(cv.geom, c.sector)
+             AND ST_Intersects(s.geom, coalesce(cv.geom, c.sector))""",
 )
+assert SEGMENT_COVERAGE_CLIPPED != SEGMENT_COVERAGE  # the replacement above matched
 
 
 def _segment_coverage(session: Session) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +20,7 @@ from sqlalchemy import (
     JSON,
     ColumnElement,
     Select,
+    Table,
     Text,
     cast,
     delete,
@@ -30,6 +32,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from .buildings import view_column
 from .errors import NotFound, SafemapError
 from .models import (
     STORAGE_SRID,
@@ -76,6 +79,9 @@ class LayerSpec:
     status_column: str | None = None
     community_scoped: bool = True
     extra_geometries: tuple[str, ...] = field(default=())
+    # Secondary geometries that are not columns of the table: name -> its SQL expression over
+    # the table, served like ``extra_geometries``.
+    derived_geometries: tuple[tuple[str, Callable[[Table], ColumnElement]], ...] = ()
     geometry_required: bool = True
     # The table keeps each record's list-form Feature in a ``feature`` column (migration
     # 0010): list pages then concatenate stored text instead of building JSON per row.
@@ -118,6 +124,9 @@ CAMERAS = LayerSpec(
     status_column="status",
     community_scoped=False,
     extra_geometries=("sector",),
+    # What the camera sees: the sector less what buildings hide (equal to the sector without
+    # footprints); maps draw it, the sector stays the camera's nominal field.
+    derived_geometries=(("view", view_column),),
     cached_feature=True,
 )  # fmt: skip
 
@@ -246,8 +255,8 @@ def _filters(spec: LayerSpec, scope: ColumnElement[bool], q: ListQuery) -> list[
 
 
 def _select(spec: LayerSpec, *, extras: bool = True) -> Select:
-    """Columns served for ``spec``; ``extras`` adds secondary geometries (a camera's view
-    sector) as GeoJSON properties — on single records and on request, not on every list,
+    """Columns served for ``spec``; ``extras`` adds secondary geometries (a camera's sector
+    and its view) as GeoJSON properties — on single records and on request, not on every list,
     where they would more than double the bytes and the work of a page."""
     t = spec.table
     cols = [t.c.id, t.c.version, *(t.c[p] for p in spec.properties)]
@@ -255,11 +264,13 @@ def _select(spec: LayerSpec, *, extras: bool = True) -> Select:
         cols.append(func.ST_Transform(t.c.geom, WEB_SRID).label("geom"))
     else:
         cols.append(cast(None, Geometry()).label("geom"))
-    for extra in spec.extra_geometries if extras else ():
+    geometries = [(name, t.c[name]) for name in spec.extra_geometries]
+    geometries += [(name, build(t)) for name, build in spec.derived_geometries]
+    for name, geom in geometries if extras else ():
         cols.append(
-            func.ST_AsGeoJSON(func.ST_Transform(t.c[extra], WEB_SRID), COORD_DECIMALS)
+            func.ST_AsGeoJSON(func.ST_Transform(geom, WEB_SRID), COORD_DECIMALS)
             .cast(JSON())
-            .label(extra)
+            .label(name)
         )
     return select(*cols)
 

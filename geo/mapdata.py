@@ -37,6 +37,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from .buildings import view_column
 from .enums import ApplicationStatus, CameraStatus, HazardStatus
 from .layers import LayerSpec
 from .models import (
@@ -62,6 +63,7 @@ from .models import (
     block_adoptions,
     community_villages,
 )
+from .models_buildings import CameraView
 
 # --------------------------------------------------------------------------- detail per zoom
 
@@ -441,7 +443,8 @@ def cameras(
 ) -> gpd.GeoDataFrame:
     """Cameras: ``id``, ``status``, ``owner``, ``name``, ``bearing_deg``, ``fov_deg``,
     ``range_m``, ``height_m``, ``installed_on``, ``community``; with ``sectors`` also a
-    ``sector`` GeoSeries (the view polygon the database computed)."""
+    ``sector`` GeoSeries: the view polygon the database keeps, i.e. the sector less what
+    buildings hide when footprints are loaded (``geo.buildings``), else the sector."""
     cols = [
         Camera.id,
         cast(Camera.status, Text).label("status"),
@@ -456,7 +459,7 @@ def cameras(
         _web(Camera.geom, POINTS).label("geom"),
     ]
     if sectors:
-        cols.append(_web(Camera.sector, Detail(0.5, detail.decimals)).label("sector"))
+        cols.append(_web(view_column(), Detail(0.5, detail.decimals)).label("sector"))
     stmt = (
         select(*cols)
         .outerjoin(Community, Community.id == Camera.community_id)
@@ -499,6 +502,12 @@ def _numeric():
     return Numeric()
 
 
+def _camera_view():
+    # A camera's view in a query that outer-joins camera_views to cameras: the kept view when
+    # a building touches the sector, else the sector (migration 0012).
+    return func.coalesce(CameraView.geom, Camera.sector)
+
+
 def streets_loaded(session: Session, area: Area = CITY_AREA) -> bool:
     """Whether any street centreline lies in the area (coverage of streets needs them)."""
     found = select(1).select_from(StreetSegment).where(area.spatial(StreetSegment.geom))
@@ -509,17 +518,21 @@ def street_coverage(
     session: Session, camera_scope: ColumnElement[bool], detail: Detail, area: Area = CITY_AREA
 ) -> gpd.GeoDataFrame:
     """Street pieces seen by operating cameras in scope: ``street_id``, ``name``,
-    ``seen_m`` (metres of the segment inside any sector). Empty without street data."""
+    ``seen_m`` (metres of the segment inside any camera's view: its sector less what buildings
+    hide, as ``geo.coverage`` counts it). Empty without street data."""
+    view = _camera_view()
     sectors = (
         select(
             StreetSegment.id.label("sid"),
-            func.ST_Union(Camera.sector).label("seen"),
+            func.ST_Union(view).label("seen"),
         )
         .join(Camera, func.ST_Intersects(Camera.sector, StreetSegment.geom))
+        .outerjoin(CameraView, CameraView.camera_id == Camera.id)
         .where(
             camera_scope,
             Camera.status.in_(OPERATING),
             area.spatial(StreetSegment.geom),
+            func.ST_Intersects(view, StreetSegment.geom),
         )
         .group_by(StreetSegment.id)
         .cte("seen")
@@ -818,11 +831,12 @@ def coverage_figures(
     """Coverage figures per district (``level="district"``) or per village, in SQL.
 
     Street length seen by cameras is the length of each street segment inside the union of
-    the sectors of operating cameras that touch it; a segment belongs to the village its
-    midpoint lies in (and to its ``district_id``, else to the district its midpoint lies
-    in). Blocks, blind spots, cameras and hazards belong to the unit their point-on-surface
-    lies in. Without rows in ``street_segments`` the street figures are NaN and the notes
-    say so: no figure is invented.
+    the views of operating cameras that touch it (sectors less what buildings hide, as in
+    ``geo.coverage``); a segment belongs to the village its midpoint lies in (and to its
+    ``district_id``, else to the district its midpoint lies in). Blocks, blind spots,
+    cameras and hazards belong to the unit their point-on-surface lies in. Without rows in
+    ``street_segments`` the street figures are NaN and the notes say so: no figure is
+    invented.
     """
     if level not in ("district", "village"):
         raise ValueError(f"level must be district or village, not {level!r}")
@@ -877,15 +891,21 @@ def coverage_figures(
     loaded = streets_loaded(session, area)
     if loaded:
         mid = func.ST_LineInterpolatePoint(StreetSegment.geom, 0.5)
+        view = _camera_view()
         seen_sub = (
             select(
                 StreetSegment.id.label("sid"),
-                func.ST_Length(
-                    func.ST_Intersection(StreetSegment.geom, func.ST_Union(Camera.sector))
-                ).label("seen"),
+                func.ST_Length(func.ST_Intersection(StreetSegment.geom, func.ST_Union(view))).label(
+                    "seen"
+                ),
             )
             .join(Camera, func.ST_Intersects(Camera.sector, StreetSegment.geom))
-            .where(camera_scope, Camera.status.in_(OPERATING))
+            .outerjoin(CameraView, CameraView.camera_id == Camera.id)
+            .where(
+                camera_scope,
+                Camera.status.in_(OPERATING),
+                func.ST_Intersects(view, StreetSegment.geom),
+            )
             .group_by(StreetSegment.id)
             # Materialised: inlined, the planner re-ran the sector union once per unit.
             .cte("seen")

@@ -151,7 +151,9 @@
     const colours = { proposed: "#e08a00", approved: "#2b8a3e", installed: "#0b5394", existing: "#0b5394", rejected: "#888" };
     (C.features ? C.features.features : []).forEach(function (f) {
       const colour = colours[f.properties.status] || "#555";
-      if (f.properties.sector) L.geoJSON(f.properties.sector, { pmIgnore: true, interactive: false, style: { color: colour, weight: 1, fillOpacity: 0.15 } }).addTo(map);
+      // What the camera sees: its sector less what buildings hide (the sector without footprints).
+      const seen = f.properties.view || f.properties.sector;
+      if (seen) L.geoJSON(seen, { pmIgnore: true, interactive: false, className: "camera-view", style: { color: colour, weight: 1, fillOpacity: 0.15 } }).addTo(map);
       if (f.geometry) {
         L.circleMarker([f.geometry.coordinates[1], f.geometry.coordinates[0]], { pmIgnore: true, radius: 6, color: "#fff", weight: 2, fillColor: colour, fillOpacity: 1 })
           .bindTooltip((f.properties.name || "監視器 #" + f.id) + "（" + (C.statuses[f.properties.status] || f.properties.status) + "）").addTo(map);

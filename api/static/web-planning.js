@@ -45,8 +45,10 @@
     cameras.clearLayers();
     r.data.features.forEach(function (f) {
       const p = f.properties, colour = COLOUR[p.status] || "#1b9e77";
-      if (p.sector) {
-        L.geoJSON(p.sector, { interactive: false, style: { color: colour, weight: 1, fillOpacity: 0.12 } }).addTo(cameras);
+      // What the camera sees: its sector less what buildings hide (the sector without footprints).
+      const seen = p.view || p.sector;
+      if (seen) {
+        L.geoJSON(seen, { interactive: false, style: { color: colour, weight: 1, fillOpacity: 0.12 } }).addTo(cameras);
       }
       const c = f.geometry.coordinates;
       L.circleMarker([c[1], c[0]], { radius: 4, color: "#fff", weight: 1, fillColor: colour, fillOpacity: 1 })

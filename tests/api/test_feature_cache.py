@@ -18,7 +18,8 @@ def _listed(client, layer, headers, record_id):
 
 def _single(client, url, headers):
     feature = client.get(url, headers=headers).json()
-    feature["properties"].pop("sector", None)  # single records add secondary geometries
+    for extra in ("sector", "view"):  # single records add secondary geometries
+        feature["properties"].pop(extra, None)
     return feature
 
 

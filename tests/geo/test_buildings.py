@@ -216,6 +216,16 @@ def test_import_reads_polygons_repairs_them_and_reports(db, tmp_path):
     assert again.replaced == 2 and db.scalar(select(func.count(Building.id))) == 2
 
 
+def test_import_takes_the_outline_of_3d_footprints(db, tmp_path):
+    # PolygonZ: every vertex at its elevation; the footprint is the outline on the ground
+    roof = Polygon(
+        [(X0, Y0, 12.0), (X0 + 20, Y0, 12.5), (X0 + 20, Y0 + 10, 13.0), (X0, Y0 + 10, 12.0)]
+    )
+    report = import_buildings(db, _file(tmp_path, [roof], HEIGHT=[9.0]))
+    assert report.buildings == 1 and report.area_m2 == pytest.approx(200)
+    assert db.scalar(select(func.ST_NDims(Building.geom))) == 2
+
+
 def test_import_refuses_a_file_without_polygons(db, tmp_path):
     path = _file(tmp_path, [Point(X0, Y0), LineString([(X0, Y0), (X0 + 1, Y0)])])
     with pytest.raises(ImportEmpty) as err:

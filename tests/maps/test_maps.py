@@ -8,7 +8,9 @@ import re
 
 import pytest
 from shapely.geometry import LineString
+from sqlalchemy import text, true
 
+from geo import coverage
 from geo import mapdata as md
 from geo.errors import NotFound, PermissionDenied
 from geo.models import StreetSegment
@@ -210,6 +212,30 @@ def test_coverage_figures_from_sql(db, scene):
         or "監視器涵蓋街道（0.04" in page
         or "監視器涵蓋街道" in page
     )
+
+
+def test_street_figures_leave_out_what_buildings_hide(db, scene):
+    """With footprints loaded the maps' street figures and drawn pieces count what each
+    camera's view sees (sector less what buildings hide), as ``geo.coverage`` does."""
+    x, y = scene.camera_p1  # looks east, 40 m
+    db.add(StreetSegment(name="測試路", geom=_g(LineString([(x - 100, y), (x + 100, y)]))))
+    db.flush()
+    area = md.Area(district_id=scene.district.id)
+    # a kiosk on the street 20-25 m ahead: the camera sees the first 20 m only
+    db.execute(
+        text(
+            "INSERT INTO buildings (geom) VALUES "
+            "(ST_Multi(ST_MakeEnvelope(:x + 20, :y - 3, :x + 25, :y + 3, 3826)))"
+        ),
+        {"x": x, "y": y},
+    )
+    row = md.coverage_figures(db, area=area, year=YEAR).table.iloc[0]
+    assert row["street_seen_km"] == pytest.approx(0.02, abs=0.0005)
+    pieces = md.street_coverage(db, true(), md.DISTRICT, area)
+    assert len(pieces) == 1 and pieces["seen_m"].sum() == pytest.approx(20, abs=0.1)
+    seen = coverage.by_area(db, "district", area_ids=[scene.district.id])[0].covered_m
+    assert seen == pytest.approx(20, abs=0.01)
+    assert row["street_seen_km"] == pytest.approx(seen / 1000, abs=0.0005)
 
 
 def test_village_figures_cover_every_village(db, scene):

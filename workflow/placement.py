@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from geo.analysis.placement import CoveragePlanner
 from geo.blindspots import Scope, area_clause, scope_params
+from geo.buildings import camera_view_sql
 from geo.errors import InvalidInput
 from geo.layers import set_actor
 from geo.models import STORAGE_SRID, AnalysisRun, Camera
@@ -31,14 +32,31 @@ HAZARD_WEIGHT = 2.0  # per severity point: residents marked the place at a safet
 
 
 def _points(session: Session, sql: str, params: dict) -> gpd.GeoDataFrame:
+    """Rows of (id, weight, x, y[, seen]) as points; ``seen`` when the query gives it."""
     rows = session.execute(text(sql), params).all()
     if not rows:
-        return gpd.GeoDataFrame({"weight": [], "id": []}, geometry=[], crs=STORAGE_SRID)
+        return gpd.GeoDataFrame({"weight": [], "id": [], "seen": []}, geometry=[], crs=STORAGE_SRID)
     return gpd.GeoDataFrame(
-        {"id": [r[0] for r in rows], "weight": [float(r[1]) for r in rows]},
+        {
+            "id": [r[0] for r in rows],
+            "weight": [float(r[1]) for r in rows],
+            "seen": [bool(r[4]) if len(r) > 4 else False for r in rows],
+        },
         geometry=shapely.points([(r[2], r[3]) for r in rows]),
         crs=STORAGE_SRID,
     )
+
+
+def _seen_sql(point: str, session: Session) -> str:
+    """Whether a working camera already sees ``point`` (a qualified column: ``cameras`` has a
+    ``geom`` of its own): inside its view, the sector less what
+    buildings hide, exactly as coverage and blind spots count it (not a circle of the plan's
+    radius around the camera, which would credit cameras with what they face away from)."""
+    view = camera_view_sql(session, "cam")
+    return f"""EXISTS (
+        SELECT 1 FROM cameras cam
+        WHERE cam.status::text IN ('existing', 'installed')
+          AND cam.sector && {point} AND ST_Intersects({view}, {point}))"""
 
 
 def plan(
@@ -68,17 +86,22 @@ def plan(
     params = scope_params(scope, since=dt.datetime.now(dt.UTC) - dt.timedelta(days=30 * months))
     incidents = _points(
         session,
-        f"SELECT id, 1.0, ST_X(geom), ST_Y(geom) FROM incidents WHERE occurred_at >= :since AND {area_clause('geom', scope)}",
+        f"""SELECT i.id, 1.0, ST_X(i.geom), ST_Y(i.geom), {_seen_sql("i.geom", session)}
+            FROM incidents i WHERE i.occurred_at >= :since AND {area_clause("i.geom", scope)}""",
         params,
     )
     hazards = _points(
         session,
-        f"""SELECT -id, severity * {HAZARD_WEIGHT}, ST_X(ST_PointOnSurface(geom)), ST_Y(ST_PointOnSurface(geom))
-            FROM hazards WHERE status::text IN ('open', 'assigned') AND {area_clause("geom", scope)}""",
+        f"""SELECT -h.id, h.severity * {HAZARD_WEIGHT}, ST_X(h.p), ST_Y(h.p), {_seen_sql("h.p", session)}
+            FROM (SELECT id, severity, ST_PointOnSurface(geom) AS p FROM hazards
+                  WHERE status::text IN ('open', 'assigned') AND {area_clause("geom", scope)}) h""",
         params,
     )
     demand = gpd.GeoDataFrame(
-        {"weight": np.concatenate([incidents.weight.values, hazards.weight.values])},
+        {
+            "weight": np.concatenate([incidents.weight.values, hazards.weight.values]),
+            "seen": np.concatenate([incidents.seen.values, hazards.seen.values]).astype(bool),
+        },
         geometry=list(incidents.geometry) + list(hazards.geometry),
         crs=STORAGE_SRID,
     )
@@ -124,14 +147,16 @@ def plan(
         f"SELECT id, 0, ST_X(geom), ST_Y(geom) FROM cameras WHERE status::text IN ('existing', 'installed') AND {area_clause('geom', scope)}",
         params,
     )
+    # what working cameras see already counts as covered (demand["seen"], from their views
+    # in the database), so the plan adds cameras where none looks
     planner = CoveragePlanner.from_geodataframes(
         demand,
         candidates,
         radius=radius,
         k=min(k, len(candidates)),
-        existing=existing if len(existing) else None,
         bearings=bearings,
         fov=fov,
+        seen=demand["seen"].to_numpy(),
     ).solve(method=method, time_limit=time_limit)
     chosen = [int(c) for c in planner.chosen]
     gains = [float(g) for g in planner.marginal_gain]

@@ -1419,6 +1419,7 @@ class CoveragePlanner:
         costs=None,
         budget: float | None = None,
         candidate_ids=None,
+        seen=None,
     ) -> CoveragePlanner:
         """Build the coverage relation from coordinates (EPSG:3826 metres).
 
@@ -1438,6 +1439,9 @@ class CoveragePlanner:
         fov : field of view of a sector camera, degrees.
         costs : (m,) NT$ cost of each site. budget : NT$ budget (knapsack constraint).
         candidate_ids : (m,) identifiers carried into the output.
+        seen : (n,) booleans, demand points already seen by cameras as the caller knows them
+            (the database's views: sectors clipped by buildings); counted like points seen
+            by ``existing_xy``.
         """
         demand = _as_xy("需求點", demand_xy)
         cand = _as_xy("候選點", candidate_xy)
@@ -1491,6 +1495,13 @@ class CoveragePlanner:
             covered = covered_by(
                 demand, existing, e_radius, bearings=e_bearings, fov=e_fov, demand_tree=tree
             )
+        if seen is not None:
+            seen = np.asarray(seen, dtype=bool).ravel()
+            if len(seen) != len(demand):
+                raise InvalidParameter(
+                    "已涵蓋標記數量與需求點數量不同。", detail=f"{len(seen)} for {len(demand)}"
+                )
+            covered = covered | seen
         return cls(
             a,
             demand,
@@ -1553,6 +1564,7 @@ class CoveragePlanner:
         bearings=None,
         fov: float = 90.0,
         budget: float | None = None,
+        seen=None,
     ) -> CoveragePlanner:
         """Build from :class:`geo.point_io.PointLayer` s (EPSG:3826 points and attributes).
 
@@ -1590,6 +1602,7 @@ class CoveragePlanner:
             costs=costs,
             budget=budget,
             candidate_ids=ids,
+            seen=seen,
         )
 
     # ---------------------------------------------------------------- solve

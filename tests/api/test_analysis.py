@@ -6,8 +6,10 @@ import datetime as dt
 
 import numpy as np
 import pytest
+import shapely
 from geoalchemy2.shape import from_shape, to_shape
 from shapely.geometry import Point
+from sqlalchemy import text
 
 from geo.enums import Role
 from geo.models import STORAGE_SRID, Incident
@@ -190,3 +192,58 @@ def test_camera_placement_from_the_database(client, db, police):
     assert len(suggested) == 3
     assert client.post("/api/analysis/placement", json={"k": 0}, headers=h1).status_code == 422
     assert client.post("/api/analysis/placement", json={"k": 3}, headers=org).status_code == 403
+
+
+def test_placement_counts_what_cameras_see_through_their_views(client, db, police):
+    """Points an existing camera already sees are its view's (the sector less what buildings
+    hide), as coverage and blind spots count them: not a circle of the plan's radius around
+    the camera, which would credit it with what it faces away from."""
+    from shapely.geometry import LineString, MultiPolygon, box
+
+    from geo.models import Camera, StreetSegment
+    from geo.models_buildings import Building
+
+    community, h1, *_ = police
+    c = to_shape(community.geom).centroid
+    db.add(
+        StreetSegment(
+            geom=from_shape(LineString([(c.x - 500, c.y), (c.x + 500, c.y)]), srid=STORAGE_SRID)
+        )
+    )
+    camera = Camera(
+        precinct_id=db.query(Incident.precinct_id).filter(Incident.type == "burglary").first()[0],
+        status="existing",
+        owner="police",
+        geom=from_shape(Point(c.x, c.y), srid=STORAGE_SRID),
+        bearing_deg=0.0,  # facing north: the southern half of the cluster is behind it
+        fov_deg=90.0,
+        range_m=100.0,
+    )
+    db.add(camera)
+    db.flush()
+    db.refresh(camera)
+    incidents = [
+        to_shape(g) for (g,) in db.query(Incident.geom).filter(Incident.type == "burglary").all()
+    ]
+
+    def run() -> float:
+        r = client.post("/api/analysis/placement", json={"k": 1, "radius_m": 100}, headers=h1)
+        assert r.status_code == 201, r.text
+        return r.json()["run"]["existing_weight"]
+
+    sector = to_shape(camera.sector)
+    in_sector = sum(sector.intersects(p) for p in incidents)
+    within_radius = sum(p.distance(Point(c.x, c.y)) <= 100 for p in incidents)
+    assert 0 < in_sector < within_radius  # the test means something
+    assert run() == pytest.approx(in_sector)
+    # a building just north of the camera hides part of the sector and what lies behind it
+    block = box(c.x - 15, c.y + 10, c.x + 15, c.y + 25)
+    db.add(Building(geom=from_shape(MultiPolygon([block]), srid=STORAGE_SRID)))
+    db.flush()
+    (view_wkt,) = db.execute(
+        text("SELECT ST_AsText(geom) FROM camera_views WHERE camera_id = :id"), {"id": camera.id}
+    ).one()
+    view = shapely.from_wkt(view_wkt)
+    in_view = sum(view.intersects(p) for p in incidents)
+    assert in_view < in_sector
+    assert run() == pytest.approx(in_view)

@@ -16,8 +16,9 @@ these models it closes the tree in a few dozen nodes where HiGHS's MILP spends s
 cuts), HiGHS's MILP taking over what it leaves open; budget and sector models go to HiGHS's
 MILP directly. On large cardinality models (see ``LAGRANGIAN_MIN_PAIRS``) the smoothed
 Lagrangian dual first supplies a proven bound near the LP bound and a second plan, then
-subgradient steps fix variables that shrink what HiGHS has to solve; the reported gap is
-always against the best proven bound of all.
+subgradient steps fix variables that shrink what HiGHS has to solve; meanwhile a second thread
+improves the plan by re-planning one neighbourhood at a time exactly (``_window_search``). The
+reported gap is always against the best proven bound of all.
 """
 
 from __future__ import annotations

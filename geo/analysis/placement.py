@@ -293,6 +293,21 @@ def _row_keys(a: sp.csr_matrix, extra: np.ndarray | None = None) -> np.ndarray:
     return out
 
 
+def _merge_rows(a: sp.csr_matrix, w: np.ndarray):
+    """Rows of ``a`` with the same covering columns merged into one row of their summed
+    weight: returns the merged matrix in CSR and CSC form and the row weights."""
+    a.sort_indices()
+    group = _row_keys(a)
+    n_groups = int(group.max()) + 1 if len(group) else 0
+    wr = np.bincount(group, weights=w, minlength=n_groups)
+    _, first = np.unique(group, return_index=True)
+    b = a[first].tocsr()
+    b.sort_indices()
+    bc = b.tocsc()
+    bc.sort_indices()
+    return b, bc, wr
+
+
 @dataclass
 class _Model:
     """The reduced model: merged rows, deduplicated columns.
@@ -344,14 +359,7 @@ def _reduce(
     a = a[:, cols].tocsr()
     a.sort_indices()
     # rows: merge points with identical coverage sets into one weighted row
-    group = _row_keys(a)
-    n_groups = int(group.max()) + 1 if len(group) else 0
-    wr = np.bincount(group, weights=w, minlength=n_groups)
-    _, first_row = np.unique(group, return_index=True)
-    b = a[first_row].tocsr()
-    b.sort_indices()
-    bc = b.tocsc()
-    bc.sort_indices()
+    b, bc, wr = _merge_rows(a, w)
     return _Model(
         b=b,
         bc=bc,
@@ -785,16 +793,7 @@ def _restrict(m: _Model, fix0: np.ndarray, fix1: np.ndarray) -> tuple[_Model, fl
     sub = m.b[~seen][:, keep].tocsr()
     w = m.w[~seen]
     nonempty = np.diff(sub.indptr) > 0
-    sub, w = sub[nonempty], w[nonempty]
-    sub.sort_indices()
-    group = _row_keys(sub)
-    n_groups = int(group.max()) + 1 if len(group) else 0
-    wr = np.bincount(group, weights=w, minlength=n_groups)
-    _, first = np.unique(group, return_index=True)
-    b = sub[first].tocsr()
-    b.sort_indices()
-    bc = b.tocsc()
-    bc.sort_indices()
+    b, bc, wr = _merge_rows(sub[nonempty], w[nonempty])
     return _Model(b, bc, wr, keep, m.site[keep], None, m.sectors), const
 
 
@@ -853,15 +852,7 @@ def _window_search(
             rows = rows[~seen]
             if len(rows) == 0:
                 continue
-            sub = m.b[rows][:, window].tocsr()
-            w = m.w[rows]
-            group = _row_keys(sub)
-            wr = np.bincount(group, weights=w, minlength=int(group.max()) + 1)
-            _, first = np.unique(group, return_index=True)
-            b = sub[first].tocsr()
-            b.sort_indices()
-            bc = b.tocsc()
-            bc.sort_indices()
+            b, bc, wr = _merge_rows(m.b[rows][:, window].tocsr(), m.w[rows])
             local = _Model(b, bc, wr, window, m.site[window], None, False)
             start = np.flatnonzero(inside).tolist()
             before = _objective(local, start)

@@ -234,18 +234,27 @@ def record_action(
     return action
 
 
-# =========================================================================== 防竊達人
-def _consultation_new(request, session, actor, form: Form | None = None, status: int = 200):
-    require_role(actor, *CONSULTATION_FILERS)
+def _new_form(request, session, actor, template: str, writers, form, status: int, **extra):
+    """The form that files a new record, empty or shown again with what was typed and its
+    errors: only for the roles that may file it, with the communities they may file for."""
+    require_role(actor, *writers)
     return render(
         request,
-        "consultation_new.html",
+        template,
         actor,
         status_code=status,
         communities=_communities(session, actor),
-        basemap=_basemap(),
+        **extra,
         **_context(form, "new"),
     )
+
+
+# =========================================================================== 防竊達人
+def _consultation_new(request, session, actor, form: Form | None = None, status: int = 200):
+    return _new_form(
+        request, session, actor, "consultation_new.html", CONSULTATION_FILERS, form, status,
+        basemap=_basemap(),
+    )  # fmt: skip
 
 
 @forms.get("/services/consultations/new", response_class=HTMLResponse)
@@ -384,16 +393,10 @@ for _name, _build in (
 
 # =========================================================================== 消防局
 def _disaster_new(request, session, actor, form: Form | None = None, status: int = 200):
-    require_role(actor, *disaster.FILERS)
-    return render(
-        request,
-        "disaster_new.html",
-        actor,
-        status_code=status,
-        communities=_communities(session, actor),
+    return _new_form(
+        request, session, actor, "disaster_new.html", disaster.FILERS, form, status,
         min_date=dt.date.today() + dt.timedelta(days=1),
-        **_context(form, "new"),
-    )
+    )  # fmt: skip
 
 
 @forms.get("/services/disaster-requests/new", response_class=HTMLResponse)
@@ -505,14 +508,8 @@ PROTECTION_FORMS = {"referrals": "referral_new.html", "care-visits": "care_visit
 
 
 def _protection_new(request, session, actor, kind: str, form: Form | None = None, status=200):
-    require_role(actor, *PROTECTION_FILERS)
-    return render(
-        request,
-        PROTECTION_FORMS[kind],
-        actor,
-        status_code=status,
-        communities=_communities(session, actor),
-        **_context(form, "new"),
+    return _new_form(
+        request, session, actor, PROTECTION_FORMS[kind], PROTECTION_FILERS, form, status
     )
 
 
@@ -616,15 +613,7 @@ def protection_move(
 
 # =========================================================================== 宣導
 def _promotion_new(request, session, actor, form: Form | None = None, status: int = 200):
-    require_role(actor, *promotion.WRITERS)
-    return render(
-        request,
-        "promotion_new.html",
-        actor,
-        status_code=status,
-        communities=_communities(session, actor),
-        **_context(form, "new"),
-    )
+    return _new_form(request, session, actor, "promotion_new.html", promotion.WRITERS, form, status)
 
 
 @forms.get("/services/promotion-events/new", response_class=HTMLResponse)
@@ -797,14 +786,8 @@ def equipment(form: Form, key: str = "equipment") -> list[dict]:
 
 
 def _team_new(request, session, actor, form: Form | None = None, status: int = 200):
-    require_role(actor, *watch_teams.WRITERS)
-    return render(
-        request,
-        "watch_team_new.html",
-        actor,
-        status_code=status,
-        communities=_communities(session, actor),
-        **_context(form, "new"),
+    return _new_form(
+        request, session, actor, "watch_team_new.html", watch_teams.WRITERS, form, status
     )
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .crs import STORAGE_SRID, TAIWAN_TM2, inside
+from .crs import STORAGE_SRID, TAIWAN_TM2, inside, transformer
 from .errors import EmptyAnalysisInput, InvalidParameter, NotPointGeometry
 
 GEOJSON_SUFFIXES = (".geojson", ".json")
@@ -139,7 +139,7 @@ def _declared_crs(doc: dict):
 
 
 def _to_storage(xy: np.ndarray, crs) -> np.ndarray:
-    from pyproj import CRS, Transformer
+    from pyproj import CRS
 
     if not np.isfinite(xy).all():
         return xy  # the planner refuses non-finite coordinates with its own message
@@ -147,11 +147,10 @@ def _to_storage(xy: np.ndarray, crs) -> np.ndarray:
     lonlat = crs is None or crs.equals(CRS.from_epsg(4326)) or crs.equals(CRS("OGC:CRS84"))
     if lonlat and inside(bounds, TAIWAN_TM2):
         return xy  # TM2 metres labelled as lon/lat, as vector_io.read decides
-    source = CRS.from_epsg(4326) if crs is None else crs
-    if source.to_epsg() == STORAGE_SRID:
+    if crs is not None and crs.to_epsg() == STORAGE_SRID:
         return xy
-    t = Transformer.from_crs(source, STORAGE_SRID, always_xy=True)
-    x, y = t.transform(xy[:, 0], xy[:, 1])
+    source = 4326 if crs is None else crs
+    x, y = transformer(source, STORAGE_SRID).transform(xy[:, 0], xy[:, 1])
     return np.column_stack([x, y])
 
 

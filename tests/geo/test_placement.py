@@ -15,13 +15,13 @@ from geo.analysis.placement import CoveragePlanner, coverage_matrix, evaluate
 from geo.errors import EmptyAnalysisInput, InvalidParameter, MissingAttribute, NotPointGeometry
 
 X0, Y0 = 296_000.0, 2_770_000.0  # central New Taipei in EPSG:3826
-ORIGIN = np.array([X0, Y0])
+origin = np.array([X0, Y0])
 
 
 def _instance(seed, n=40, m=9, span=500.0, integer=True):
     rng = np.random.default_rng(seed)
-    demand = rng.uniform(0, span, (n, 2)) + ORIGIN
-    cand = rng.uniform(0, span, (m, 2)) + ORIGIN
+    demand = rng.uniform(0, span, (n, 2)) + origin
+    cand = rng.uniform(0, span, (m, 2)) + origin
     w = rng.integers(1, 10, n).astype(float) if integer else rng.uniform(0.1, 5.0, n)
     return demand, w, cand
 
@@ -133,6 +133,49 @@ def test_sector_geometry():
         for i in range(len(demand)):
             one = evaluate(demand[i : i + 1], [1.0], site, 100.0, bearings=[bearing], fov=90.0)
             assert bool(one) == seen[i, col]
+
+
+@pytest.mark.parametrize(
+    "case", ["uniform", "clustered", "on_the_radius", "tiny_radius", "huge_radius", "far_apart"]
+)
+def test_coverage_pairs_match_brute_force(case):
+    """The grid that finds the in-range pairs gives exactly the pairs a full distance matrix
+    gives, with the same ``<=`` test as :func:`evaluate`: on the radius counts as covered."""
+    rng = np.random.default_rng(11)
+    origin = np.array([X0, Y0])
+    radius = 100.0
+    if case == "uniform":
+        demand = rng.uniform(0, 2_000, (800, 2)) + origin
+        sites = rng.uniform(0, 2_000, (150, 2)) + origin
+    elif case == "clustered":  # many points to a cell, coincident points and sites
+        centre = np.array([X0, Y0])
+        demand = centre + rng.normal(0, 30, (600, 2))
+        demand[:50] = centre
+        sites = np.vstack([centre, centre + rng.normal(0, 80, (60, 2))])
+    elif case == "on_the_radius":  # exactly 100 m away in the four axis directions
+        sites = np.array([[X0, Y0]])
+        demand = sites + np.array([[100.0, 0], [-100.0, 0], [0, 100.0], [0, -100.0], [0, 100.5]])
+    elif case == "tiny_radius":
+        radius = 1e-3
+        demand = np.array([[X0, Y0], [X0 + 5e-4, Y0], [X0 + 2e-3, Y0], [X0 + 80_000, Y0]])
+        sites = np.array([[X0, Y0]])
+    elif case == "huge_radius":  # every site sees every point
+        radius = 1e6
+        demand = rng.uniform(0, 5_000, (200, 2)) + origin
+        sites = rng.uniform(0, 5_000, (20, 2)) + origin
+    else:  # two groups 300 km apart: many empty cells between them
+        demand = np.vstack([rng.uniform(0, 300, (100, 2)), rng.uniform(0, 300, (100, 2)) + 3e5])
+        sites = np.vstack([rng.uniform(0, 300, (10, 2)), rng.uniform(0, 300, (10, 2)) + 3e5])
+        demand, sites = demand + origin - (2e5, 0), sites + origin - (2e5, 0)
+    a, _, _ = coverage_matrix(demand, sites, radius)
+    dx = demand[:, None, 0] - sites[None, :, 0]
+    dy = demand[:, None, 1] - sites[None, :, 1]
+    expected = np.sqrt(dx * dx + dy * dy) <= radius
+    assert expected.any()
+    assert (a.toarray() > 0).tolist() == expected.tolist()
+    assert a.data.tolist() == [1.0] * a.nnz  # one entry per pair, never summed twice
+    if case == "on_the_radius":
+        assert expected[:, 0].tolist() == [True, True, True, True, False]
 
 
 def test_per_site_bearings():
@@ -287,9 +330,9 @@ def test_milp_equals_spopt_mclp(seed):
     rng = np.random.default_rng(seed)
     # clustered incidents, as real ones are
     centres = rng.uniform(0, 3000, (6, 2))
-    demand = centres[rng.integers(0, 6, 300)] + rng.normal(0, 150, (300, 2)) + ORIGIN
+    demand = centres[rng.integers(0, 6, 300)] + rng.normal(0, 150, (300, 2)) + origin
     w = rng.integers(1, 6, 300).astype(float)
-    cand = rng.uniform(-200, 3200, (80, 2)) + ORIGIN
+    cand = rng.uniform(-200, 3200, (80, 2)) + origin
     ours = CoveragePlanner.from_points(demand, w, cand, radius=200, k=8).solve()
     assert ours.status == "optimal"
     assert ours.covered_weight == pytest.approx(_spopt_optimum(demand, w, cand, 8, 200))
@@ -302,9 +345,9 @@ def test_lagrangian_fixing_path_keeps_the_optimum(seed, monkeypatch):
 
     rng = np.random.default_rng(300 + seed)
     centres = rng.uniform(0, 1500, (4, 2))
-    demand = centres[rng.integers(0, 4, 250)] + rng.normal(0, 120, (250, 2)) + ORIGIN
+    demand = centres[rng.integers(0, 4, 250)] + rng.normal(0, 120, (250, 2)) + origin
     w = rng.integers(1, 6, 250).astype(float) if seed % 2 else rng.uniform(0.5, 3.0, 250)
-    cand = np.vstack([demand[rng.choice(250, 25)], rng.uniform(0, 1500, (15, 2)) + ORIGIN])
+    cand = np.vstack([demand[rng.choice(250, 25)], rng.uniform(0, 1500, (15, 2)) + origin])
     plain = CoveragePlanner.from_points(demand, w, cand, radius=150, k=5).solve()
     # the path large models take: Lagrangian bound, variable fixing, HiGHS on the rest
     monkeypatch.setattr(placement, "LAGRANGIAN_MIN_PAIRS", 0)
@@ -320,10 +363,10 @@ def _dense(seed, n=1500, m=150, sd=150.0, integer=True):
     LP bound is fractional and the branch and bound has to branch."""
     rng = np.random.default_rng(700 + seed)
     centres = rng.uniform(0, 2000, (12, 2))
-    demand = centres[rng.integers(0, 12, n)] + rng.normal(0, sd, (n, 2)) + ORIGIN
+    demand = centres[rng.integers(0, 12, n)] + rng.normal(0, sd, (n, 2)) + origin
     w = rng.integers(1, 6, n).astype(float) if integer else rng.uniform(0.5, 3.0, n)
     near = demand[rng.choice(n, m // 2)] + rng.normal(0, 60, (m // 2, 2))
-    cand = np.vstack([near, rng.uniform(0, 2000, (m - m // 2, 2)) + ORIGIN])
+    cand = np.vstack([near, rng.uniform(0, 2000, (m - m // 2, 2)) + origin])
     return demand, w, cand
 
 
@@ -406,9 +449,9 @@ def test_window_search_improves_a_plan_window_by_window():
     from geo.analysis import placement
 
     rng = np.random.default_rng(0)
-    demand = rng.uniform(0, 6000, (6000, 2)) + ORIGIN
+    demand = rng.uniform(0, 6000, (6000, 2)) + origin
     w = rng.integers(1, 6, 6000).astype(float)
-    cand = rng.uniform(0, 6000, (2000, 2)) + ORIGIN
+    cand = rng.uniform(0, 6000, (2000, 2)) + origin
     planner = CoveragePlanner.from_points(demand, w, cand, radius=200, k=60)
     model = placement._reduce(
         planner.coverage, planner.weights, ~planner.existing_covered, planner.col_site, None, False

@@ -1191,6 +1191,22 @@ def _lp_instance(highspy, m: _Model, k: int):
     return h
 
 
+def _cores() -> int:
+    """CPUs this process may run on (a container's or taskset's limit, not the host's)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+# The branch and bound's second worker: a HiGHS instance of its own in a second thread (HiGHS
+# releases the GIL while it solves), taking open nodes from the same heap. Started only once a
+# tree has outgrown BB_PARALLEL_AFTER node LPs: most trees close in fewer, and a thread and an
+# instance cost more than they save there.
+BB_WORKERS = 2
+BB_PARALLEL_AFTER = 12
+
+
 def _branch_and_bound(
     m: _Model,
     k: int,
@@ -1200,6 +1216,7 @@ def _branch_and_bound(
     quiet: bool = False,
     race_root: bool = True,
     root_strategy: int = 1,
+    workers: int = 1,
 ) -> tuple[list[int], float, float, str]:
     """Exact cardinality MCLP by LP-based branch and bound, HiGHS solving the node LPs.
 
@@ -1216,9 +1233,12 @@ def _branch_and_bound(
     on most hard instances, by up to 7 times), up-branch first. A node taken from the heap
     restarts from its parent's basis (about half the simplex iterations of starting from
     the last node solved). The root LP is raced by :func:`_root_lp` (``race_root``) on
-    models of ``RACE_MIN_PAIRS`` pairs or more.
+    models of ``RACE_MIN_PAIRS`` pairs or more. With ``workers`` > 1 a second worker joins
+    once the tree outgrows ``BB_PARALLEL_AFTER`` node LPs; the optimum's value is the same,
+    but which of several equally good plans is returned may then vary from run to run.
     """
     import heapq
+    import itertools
 
     import highspy
 
@@ -1229,93 +1249,152 @@ def _branch_and_bound(
         h = _lp_instance(highspy, m, k)
         h.setOptionValue("simplex_strategy", int(root_strategy))
     idx = np.arange(n_cols, dtype=np.int32)
-    best, value = list(start), _objective(m, start)
     integral = bool(np.all(m.w == np.round(m.w)))
     scale = max(float(m.w.sum()), 1.0)
     col_weight = np.asarray(m.bc.T @ m.w).ravel()
     total = float(m.w.sum())
+    # shared by the workers, changed under `cond` only
+    inc = {"best": list(start), "value": _objective(m, start), "nodes": 0, "stop": False}
+    cond = threading.Condition()
+    serial = itertools.count(1)
+    # heap of (-bound of the parent, tie-break, lower bounds, upper bounds of x, basis)
+    heap = [(-np.inf, 0, np.zeros(n_cols), np.ones(n_cols), None)]
+    busy = 0  # workers between taking a node and finishing its dive
+    errors: list[BaseException] = []
+    helper: list[threading.Thread] = []
 
     def margin() -> float:
         # a node must promise more than this above the incumbent to be worth opening: one
         # unit with integral weights (less a float allowance), else the relative gap asked
         need = (1.0 - 1e-4) if integral else 1e-9 * scale
-        return max(need, float(mip_rel_gap) * value)
+        return max(need, float(mip_rel_gap) * inc["value"])
 
     def found(plan: list[int]) -> None:
-        nonlocal best, value
         plan_value = _objective(m, plan)
-        if plan_value > value:
-            best, value = plan, plan_value
+        with cond:
+            if plan_value > inc["value"]:
+                inc["best"], inc["value"] = plan, plan_value
 
-    # heap of (-bound of the parent, tie-break, lower bounds, upper bounds of x)
-    heap = [(-np.inf, 0, np.zeros(n_cols), np.ones(n_cols), None)]
-    serial = nodes = 0
-    dive = None  # the child to solve next: its LP starts from its parent's basis
-    while heap or dive is not None:
-        if dive is not None:
-            (parent, lo, hi), dive = dive, None
-        else:
-            parent, _, lo, hi, basis = heapq.heappop(heap)
-            if basis is not None:
-                h.setBasis(basis)
-        left = deadline - time.perf_counter()
-        serial += 1
-        if left <= 0:
-            heapq.heappush(heap, (parent, serial, lo, hi, None))
-            break
-        if value + margin() > total:
-            heap.clear()  # the plan covers every row: no node can promise more
-            break
-        if -parent < value + margin() or lo.sum() > k:
-            continue
-        # HiGHS's time limit counts all runs of the instance together
-        h.setOptionValue("time_limit", float(h.getRunTime() + left))
-        h.changeColsBounds(n_cols, idx, lo, hi)
-        h.run()
-        if nodes == 0 and root_strategy != 1:
-            h.setOptionValue("simplex_strategy", 1)  # warm-started nodes: dual simplex
-        status = h.getModelStatus()
-        if status == highspy.HighsModelStatus.kInfeasible:
-            continue
-        if status != highspy.HighsModelStatus.kOptimal:
-            heapq.heappush(heap, (parent, serial, lo, hi, None))  # unresolved: stays open
-            break
-        nodes += 1
-        z = float(h.getInfo().objective_function_value)
-        if z < value + margin():
-            continue
-        sol = h.getSolution()
-        x = np.asarray(sol.col_value)[:n_cols]
-        d = np.asarray(sol.col_dual)[:n_cols]
-        frac = (x > 1e-6) & (x < 1.0 - 1e-6)
-        if not frac.any():
-            found(np.flatnonzero(x > 0.5).tolist())
-            continue
-        if nodes % 5 == 1:
-            # round the LP point: the K largest columns (fixed ones first), then swaps
-            top = np.argsort(-(x + 2.0 * lo - 2.0 * (hi == 0)), kind="stable")[:k]
-            found(_swap_search(m, top.tolist(), k, None, time.perf_counter() + 0.05))
-            if z < value + margin():
-                continue
-        # reduced-cost fixing for this subtree: forcing x_j away from its bound costs at
-        # least |d_j| of the LP bound (HiGHS reports d_j <= 0 at 0 and >= 0 at 1 here; the
-        # other sign would only fix nothing)
-        lo, hi = lo.copy(), hi.copy()
-        free = lo < hi
-        hi[free & (x < 1e-9) & (z + d < value + margin())] = 0.0
-        lo[free & (x > 1.0 - 1e-9) & (z - d < value + margin())] = 1.0
-        frac &= lo < hi
-        serial += 1
-        if not frac.any():
-            dive = (-z, lo, hi)  # re-solve with the fixings
-            continue
-        j = int(np.argmax(np.where(frac, x * (1.0 - x) * col_weight, -np.inf)))
-        up, down = lo.copy(), hi.copy()
-        up[j], down[j] = 1.0, 0.0
-        dive = (-z, up, hi)
-        # the sibling restarts from this node's basis when taken from the heap: its LP is
-        # one bound away from it, where the basis left by the last node may be far off
-        heapq.heappush(heap, (-z, serial, lo, down, h.getBasis()))
+    def push(node) -> None:
+        with cond:
+            heapq.heappush(heap, node)
+            cond.notify()
+
+    def stop() -> None:
+        with cond:
+            inc["stop"] = True
+            cond.notify_all()
+
+    def start_helper() -> None:
+        # the instance is made here, in the caller's thread (see _root_lp on HiGHS's banner)
+        h2 = _lp_instance(highspy, m, k)
+        h2.setOptionValue("simplex_strategy", 1)
+        t = threading.Thread(target=work, args=(h2, False), daemon=True)
+        helper.append(t)
+        t.start()
+        log.debug("branch and bound: second worker from node LP %d", inc["nodes"])
+
+    def explore(hs, parent: float, lo, hi, main: bool) -> None:
+        """Solve a node and dive: up-branch first, the sibling to the heap with this basis."""
+        first = True
+        while True:
+            left = deadline - time.perf_counter()
+            if left <= 0 or inc["stop"]:
+                push((parent, next(serial), lo, hi, None))  # left open
+                stop()
+                return
+            if inc["value"] + margin() > total:
+                with cond:
+                    heap.clear()  # the plan covers every row: no node can promise more
+                stop()
+                return
+            if -parent < inc["value"] + margin() or lo.sum() > k:
+                return
+            # HiGHS's time limit counts all runs of the instance together
+            hs.setOptionValue("time_limit", float(hs.getRunTime() + left))
+            hs.changeColsBounds(n_cols, idx, lo, hi)
+            hs.run()
+            if first and main and inc["nodes"] == 0 and root_strategy != 1:
+                hs.setOptionValue("simplex_strategy", 1)  # warm-started nodes: dual simplex
+            first = False
+            status = hs.getModelStatus()
+            if status == highspy.HighsModelStatus.kInfeasible:
+                return
+            if status != highspy.HighsModelStatus.kOptimal:
+                push((parent, next(serial), lo, hi, None))  # unresolved: stays open
+                stop()
+                return
+            with cond:
+                inc["nodes"] += 1
+                nodes = inc["nodes"]
+            if main and workers > 1 and not helper and nodes >= BB_PARALLEL_AFTER and heap:
+                start_helper()
+            z = float(hs.getInfo().objective_function_value)
+            if z < inc["value"] + margin():
+                return
+            sol = hs.getSolution()
+            x = np.asarray(sol.col_value)[:n_cols]
+            d = np.asarray(sol.col_dual)[:n_cols]
+            frac = (x > 1e-6) & (x < 1.0 - 1e-6)
+            if not frac.any():
+                found(np.flatnonzero(x > 0.5).tolist())
+                return
+            if nodes % 5 == 1:
+                # round the LP point: the K largest columns (fixed ones first), then swaps
+                top = np.argsort(-(x + 2.0 * lo - 2.0 * (hi == 0)), kind="stable")[:k]
+                found(_swap_search(m, top.tolist(), k, None, time.perf_counter() + 0.05))
+                if z < inc["value"] + margin():
+                    return
+            # reduced-cost fixing for this subtree: forcing x_j away from its bound costs at
+            # least |d_j| of the LP bound (HiGHS reports d_j <= 0 at 0 and >= 0 at 1 here; the
+            # other sign would only fix nothing)
+            cut = inc["value"] + margin()
+            lo, hi = lo.copy(), hi.copy()
+            free = lo < hi
+            hi[free & (x < 1e-9) & (z + d < cut)] = 0.0
+            lo[free & (x > 1.0 - 1e-9) & (z - d < cut)] = 1.0
+            frac &= lo < hi
+            parent = -z
+            if not frac.any():
+                continue  # re-solve with the fixings
+            j = int(np.argmax(np.where(frac, x * (1.0 - x) * col_weight, -np.inf)))
+            up, down = lo.copy(), hi.copy()
+            up[j], down[j] = 1.0, 0.0
+            # the sibling restarts from this node's basis when taken from the heap: its LP is
+            # one bound away from it, where the basis left by the last node may be far off
+            push((parent, next(serial), lo, down, hs.getBasis()))
+            lo = up
+
+    def work(hs, main: bool) -> None:
+        nonlocal busy
+        try:
+            while True:
+                with cond:
+                    while not heap and busy and not inc["stop"]:
+                        cond.wait()
+                    if inc["stop"] or not heap:
+                        cond.notify_all()
+                        return
+                    parent, _, lo, hi, basis = heapq.heappop(heap)
+                    busy += 1
+                try:
+                    if basis is not None:
+                        hs.setBasis(basis)
+                    explore(hs, parent, lo, hi, main)
+                finally:
+                    with cond:
+                        busy -= 1
+                        cond.notify_all()
+        except BaseException as exc:  # re-raised in the caller's thread
+            errors.append(exc)
+            stop()
+
+    work(h, True)
+    for t in helper:
+        t.join()
+    if errors:
+        raise errors[0]
+    best, value = inc["best"], inc["value"]
     open_bounds = [-b for b, *_ in heap if -b >= value + margin()]
     bound = max([value, *open_bounds])
     if integral and np.isfinite(bound):
@@ -1323,7 +1402,7 @@ def _branch_and_bound(
     if not quiet:  # the window search runs thousands of tiny ones
         log.debug(
             "branch and bound: %d node LPs, %d open, value %.6g, bound %.6g",
-            nodes,
+            inc["nodes"],
             len(open_bounds),
             value,
             bound,
@@ -1759,6 +1838,7 @@ class CoveragePlanner:
                     start,
                     time.perf_counter() + BB_SHARE * 0.8 * (deadline - time.perf_counter()),
                     mip_rel_gap,
+                    workers=min(BB_WORKERS, threads or _cores()),
                 )
                 start = found_sub
             if state != STATUS_OPTIMAL:

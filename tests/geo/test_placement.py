@@ -419,6 +419,35 @@ def test_branch_and_bound_bound_is_proven_when_cut_short():
         assert len(chosen) <= 30
 
 
+@pytest.mark.parametrize(("seed", "sd", "k"), BRANCHING)
+def test_branch_and_bound_two_workers_prove_the_same_optimum(seed, sd, k, monkeypatch, caplog):
+    """The second worker (a thread and a HiGHS instance of its own, on the same heap) changes
+    how fast the tree closes, never the optimum or the proof; cut short, its bound holds."""
+    from geo.analysis import placement
+
+    monkeypatch.setattr(placement, "BB_PARALLEL_AFTER", 1)
+    demand, w, cand = _dense(seed, sd=sd, integer=seed % 3 != 2)
+    planner = CoveragePlanner.from_points(demand, w, cand, radius=100, k=k)
+    model = placement._reduce(
+        planner.coverage, planner.weights, ~planner.existing_covered, planner.col_site, None, False
+    )
+    start = placement._greedy(model, k, None)
+    alone = placement._branch_and_bound(model, k, start, time.perf_counter() + 60, 0.0)
+    with caplog.at_level("DEBUG", logger="geo.analysis.placement"):
+        two = placement._branch_and_bound(model, k, start, time.perf_counter() + 60, 0.0, workers=2)
+    assert any("second worker" in r.getMessage() for r in caplog.records)
+    assert alone[3] == two[3] == "optimal"
+    assert two[1] == pytest.approx(alone[1], rel=1e-12)
+    assert two[1] == pytest.approx(placement._objective(model, two[0]), rel=1e-12)
+    assert len(two[0]) <= k
+    for seconds in (0.01, 0.05):
+        chosen, value, bound, _ = placement._branch_and_bound(
+            model, k, start, time.perf_counter() + seconds, 0.0, workers=2
+        )
+        assert value == pytest.approx(placement._objective(model, chosen))
+        assert value - 1e-9 <= alone[1] <= bound + 1e-9
+
+
 def test_smoothed_dual_bound_is_valid_and_reaches_the_lp_bound():
     import highspy
 

@@ -448,6 +448,38 @@ def test_branch_and_bound_two_workers_prove_the_same_optimum(seed, sd, k, monkey
         assert value - 1e-9 <= alone[1] <= bound + 1e-9
 
 
+def test_branch_and_bound_searches_windows_when_the_lp_covers_everything(caplog):
+    """Wide radii: K cameras can see every point, the root LP says so and no bound can close
+    the tree; the window search (a thread beside the dive) finds a plan that covers every
+    row, which is then proven optimal at once."""
+    from geo.analysis import placement
+
+    rng = np.random.default_rng(0)
+    demand = rng.uniform(0, 3000, (1500, 2)) + origin
+    cand = rng.uniform(0, 3000, (400, 2)) + origin
+    w = rng.uniform(0, 1, 1500)
+    planner = CoveragePlanner.from_points(demand, w, cand, radius=500, k=20)
+    model = placement._reduce(
+        planner.coverage, planner.weights, ~planner.existing_covered, planner.col_site, None, False
+    )
+    start = placement._greedy(model, 20, None)
+    total = float(model.w.sum())
+    assert placement._objective(model, start) < total - 1.0  # greedy leaves points unseen
+    col_xy = cand[planner.col_site[model.col]]
+    with caplog.at_level("DEBUG", logger="geo.analysis.placement"):
+        chosen, value, bound, status = placement._branch_and_bound(
+            model, 20, start, time.perf_counter() + 30, 0.0, col_xy=col_xy
+        )
+    assert any("window search on" in r.getMessage() for r in caplog.records)
+    assert status == "optimal" and len(chosen) <= 20
+    assert value == pytest.approx(total) == pytest.approx(bound)
+    assert placement._objective(model, chosen) == pytest.approx(total)
+    # the whole planner: every point seen, proven optimal
+    solved = CoveragePlanner.from_points(demand, w, cand, radius=500, k=20).solve()
+    assert solved.status == "optimal" and solved.covered_weight == pytest.approx(w.sum())
+    assert solved.evaluate() == pytest.approx(w.sum())
+
+
 def test_smoothed_dual_bound_is_valid_and_reaches_the_lp_bound():
     import highspy
 

@@ -10,6 +10,7 @@ as cameras and buildings are written (triggers, migration 0012), so ``geo.covera
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -18,7 +19,7 @@ import shapely
 from sqlalchemy import ColumnElement, Table, func, select, text
 from sqlalchemy.orm import Session
 
-from .errors import ImportEmpty
+from .errors import ImportEmpty, InvalidInput
 from .models import STORAGE_SRID, AuditLog, Camera
 from .models_buildings import CameraView
 from .vector_io import ProgressFn, no_progress, read
@@ -178,3 +179,47 @@ def camera_views_wkb(session: Session, camera_ids: list[int]) -> dict[int, bytes
         {"ids": list(camera_ids)},
     ).all()
     return {int(i): (bytes(g) if g is not None else None) for i, g in rows}
+
+
+def preview_view(
+    session: Session, lon: float, lat: float, bearing: float, fov: float, range_m: float
+) -> dict:
+    """What a camera not yet saved would see: the same sector and building clipping as a
+    stored camera (``safemap_camera_sector``, ``safemap_camera_view``), for the form that
+    drafts one. Returns the view as GeoJSON in EPSG:4326 with the sector's and the view's
+    areas in m² (equal when no building hides anything)."""
+    from .crs import TAIWAN_LONLAT, inside
+
+    values = (lon, lat, bearing, fov, range_m)
+    if not all(isinstance(v, (int, float)) and v == v and abs(v) != float("inf") for v in values):
+        raise InvalidInput("位置、方向角、視角與距離都必須是數字。", detail=repr(values))
+    if not inside((lon, lat, lon, lat), TAIWAN_LONLAT):
+        raise InvalidInput(
+            "位置不在臺灣範圍內，請以經緯度（EPSG:4326）表示。", detail=f"{lon}, {lat}"
+        )
+    if not 0 < fov <= 360:
+        raise InvalidInput("視角須在 1 到 360 度之間。", detail=f"fov={fov}")
+    if not 0 < range_m <= 500:
+        raise InvalidInput("拍攝距離須在 1 到 500 公尺之間。", detail=f"range={range_m}")
+    clip = "safemap_camera_view(s.p, s.sector, :r)" if has_buildings(session) else "s.sector"
+    row = session.execute(
+        text(
+            "WITH s AS (SELECT q.p, safemap_camera_sector(q.p, :b, :f, :r) AS sector FROM "
+            f"(SELECT ST_Transform(ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), {STORAGE_SRID})"
+            " AS p) q) "
+            f"SELECT ST_AsGeoJSON(ST_Transform(v.g, 4326), 7), ST_Area(v.sector), ST_Area(v.g) "
+            f"FROM (SELECT s.sector, {clip} AS g FROM s) v"
+        ),
+        {"lon": lon, "lat": lat, "b": bearing % 360.0, "f": fov, "r": range_m},
+    ).one()
+    sector_m2, view_m2 = float(row[1] or 0.0), float(row[2] or 0.0)
+    return {
+        "type": "Feature",
+        "geometry": json.loads(row[0]) if row[0] else None,
+        "properties": {
+            "sector_m2": round(sector_m2, 1),
+            "view_m2": round(view_m2, 1),
+            # "hidden" only when buildings take a visible share, not a float's worth of it
+            "hidden_by_buildings": view_m2 < sector_m2 - MIN_AREA_M2,
+        },
+    }

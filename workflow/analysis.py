@@ -13,7 +13,7 @@ import json
 from sqlalchemy import func, select, text, true
 from sqlalchemy.orm import Session
 
-from geo import blindspots, coverage
+from geo import blindspots, buildings, coverage
 from geo.blindspots import Scope
 from geo.enums import Role
 from geo.errors import InvalidInput, NotFound, PermissionDenied
@@ -281,6 +281,22 @@ def coverage_by_area(session: Session, actor: Actor, kind: str) -> list[dict]:
         }
         for r in rows
     ]
+
+
+def camera_view_preview(
+    session: Session,
+    actor: Actor,
+    lon: float,
+    lat: float,
+    bearing: float,
+    fov: float,
+    range_m: float,
+) -> dict:
+    """The view a camera being drafted would have, buildings taken into account. Anyone
+    signed in may ask (community members draft proposals): it is computed from the position
+    typed in and from building footprints, which are public, never from police records."""
+    require_signed_in(actor)
+    return buildings.preview_view(session, lon, lat, bearing, fov, range_m)
 
 
 def dumps(value) -> str:

@@ -117,6 +117,20 @@ def run_features(
     return Response(analysis.run_features(session, actor, run_id, limit=limit), media_type=GEOJSON)
 
 
+@router.get("/camera-view", summary="尚未送出的監視器的預估可視範圍（已扣除建物遮蔽）")
+def camera_view(
+    session: SessionDep,
+    actor: ActorDep,
+    lon: Annotated[float, Query(description="經度（EPSG:4326）")],
+    lat: Annotated[float, Query(description="緯度（EPSG:4326）")],
+    bearing: Annotated[float, Query(description="方向角（度，北方為 0，順時針）")] = 0.0,
+    fov: Annotated[float, Query(description="視角（度）")] = 60.0,
+    range_m: Annotated[float, Query(description="拍攝距離（公尺）")] = 40.0,
+) -> JSONResponse:
+    feature = analysis.camera_view_preview(session, actor, lon, lat, bearing, fov, range_m)
+    return JSONResponse(feature, media_type=GEOJSON)
+
+
 @router.get("/coverage", summary="監視器涵蓋率（街道長度、問題點、案件）")
 def coverage(
     session: SessionDep,

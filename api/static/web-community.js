@@ -126,8 +126,9 @@
   }
 
   // ------------------------------------------------------------------ cameras
-  // The preview wedge is computed here, in the browser, as the values change; the sector the
-  // platform stores and analyses is the database's (safemap_camera_sector).
+  // The preview wedge is drawn here, in the browser, as the values change; a moment later the
+  // server's view replaces it: the same sector and building clipping as a stored camera
+  // (safemap_camera_sector, safemap_camera_view), so what the form shows is what gets saved.
   function wedge(ll, bearing, fov, range) {
     const R = 6378137;
     const cosLat = Math.cos(ll.lat * Math.PI / 180);
@@ -169,12 +170,36 @@
         range: Number($("c-range").value), height: $("c-height").value === "" ? null : Number($("c-height").value),
       };
     }
+    let asked = 0;
+    let timer = null;
+    async function clipped(ll, v, serial) {
+      try {
+        const q = new URLSearchParams({ lon: ll.lng, lat: ll.lat, bearing: v.bearing, fov: v.fov, range_m: v.range });
+        const r = await sm.api("GET", "/api/analysis/camera-view?" + q.toString());
+        if (serial !== asked || !r.data.geometry) return; // a newer value was typed meanwhile
+        const g = r.data.geometry;
+        preview.setLatLngs(L.GeoJSON.coordsToLatLngs(g.coordinates, g.type === "MultiPolygon" ? 2 : 1));
+        const p = r.data.properties;
+        const hidden = p.sector_m2 > 0 ? Math.round(100 * (1 - p.view_m2 / p.sector_m2)) : 0;
+        $("c-view").textContent = p.hidden_by_buildings
+          ? "可視面積約 " + Math.round(p.view_m2) + " 平方公尺（建物遮住約 " + hidden + "%）"
+          : "可視面積約 " + Math.round(p.view_m2) + " 平方公尺（範圍內沒有建物遮蔽）";
+        $("c-view").dataset.state = p.hidden_by_buildings ? "clipped" : "open";
+      } catch (e) {
+        // the browser's wedge stays: the form still works without the server's view
+        if (serial === asked) $("c-view").textContent = "";
+      }
+    }
     function redraw() {
       if (!point) return;
       const v = values();
       if (!(v.fov > 0 && v.fov <= 360 && v.range > 0 && v.range <= 500 && isFinite(v.bearing))) return;
       preview.setLatLngs(wedge(point, ((v.bearing % 360) + 360) % 360, v.fov, v.range));
       if (!map.hasLayer(preview)) preview.addTo(map);
+      const serial = ++asked;
+      const ll = point;
+      clearTimeout(timer);
+      timer = setTimeout(function () { clipped(ll, v, serial); }, 250);
     }
     function place(ll, layer) {
       if (marker && marker !== layer) map.removeLayer(marker);

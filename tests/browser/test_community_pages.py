@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 from playwright.sync_api import expect
+from sqlalchemy import create_engine, text
 
 from tests.browser.conftest import VIEWPORTS, Person, click_map, draw_point, draw_polygon
 from tests.conftest import fresh_database
@@ -20,9 +21,31 @@ from tests.live import serve, token
 
 
 @pytest.fixture(scope="module")
-def live(db_settings, tmp_path_factory):
-    with serve(fresh_database(db_settings, "community_pages"), tmp_path_factory, demo=True) as b:
+def live_db(db_settings):
+    return fresh_database(db_settings, "community_pages")
+
+
+@pytest.fixture(scope="module")
+def live(live_db, tmp_path_factory):
+    with serve(live_db, tmp_path_factory, demo=True) as b:
         yield b
+
+
+def add_building_east_of(db_url: str, lat: float, lon: float, metres: float) -> None:
+    """A 10 m square footprint ``metres`` east of the point, written to the server's database
+    as an import would (the triggers keep the stored camera views)."""
+    eng = create_engine(db_url)
+    try:
+        with eng.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO buildings (geom) SELECT ST_Multi(ST_Expand(ST_Translate("
+                    "ST_Transform(ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), 3826), :d, 0), 5))"
+                ),
+                {"lon": lon, "lat": lat, "d": metres},
+            )
+    finally:
+        eng.dispose()
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +91,7 @@ def no_sideways_scroll(person: Person, viewport: str) -> None:
 
 
 @pytest.mark.parametrize("viewport", ["desktop", "phone"])
-def test_community_pages(browser, live, subsidised, viewport):
+def test_community_pages(browser, live, live_db, subsidised, viewport):
     person = Person(browser, live, "demo-community", viewport)
     page = person.page
 
@@ -115,6 +138,15 @@ def test_community_pages(browser, live, subsidised, viewport):
     )
     east = page.get_attribute("path.sector-preview", "d")
     assert east != north
+    # the server's view replaces the browser's wedge: nothing in the way yet
+    expect(page.locator("#c-view")).to_have_attribute("data-state", "open")
+    expect(page.locator("#c-view")).to_contain_text("沒有建物遮蔽")
+    # a building 25 m ahead: the preview loses what it hides, as the stored view will
+    lat, lon = (float(v) for v in page.text_content("#c-where").split(","))
+    add_building_east_of(live_db, lat, lon, 25.0)
+    page.fill("#c-range", "50")
+    expect(page.locator("#c-view")).to_have_attribute("data-state", "clipped")
+    expect(page.locator("#c-view")).to_contain_text("建物遮住")
     page.fill("#c-range", "900")  # beyond 500 m: refused, the other values kept
     page.fill("#c-name", f"{viewport} 公園東側入口")
     page.click("#c-save")

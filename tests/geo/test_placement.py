@@ -448,12 +448,20 @@ def test_branch_and_bound_two_workers_prove_the_same_optimum(seed, sd, k, monkey
         assert value - 1e-9 <= alone[1] <= bound + 1e-9
 
 
-def test_branch_and_bound_searches_windows_when_the_lp_covers_everything(caplog):
-    """Wide radii: K cameras can see every point, the root LP says so and no bound can close
-    the tree; the window search (a thread beside the dive) finds a plan that covers every
-    row, which is then proven optimal at once."""
+@pytest.mark.parametrize(
+    ("near_full", "said"),
+    [(0.01, "no LP needed"), (0.0, "window search on")],
+    ids=["before-the-lp", "beside-the-dive"],
+)
+def test_branch_and_bound_finds_a_plan_that_sees_everything(near_full, said, monkeypatch, caplog):
+    """Wide radii: K cameras can see every point. A plan that does needs no bound, so the
+    window search looks for one before any LP when the plan misses under 1 % of the weight
+    (``NEAR_FULL``); otherwise, once the root LP says every row can be covered (no bound can
+    close that tree), beside the dive. Either way the plan that sees everything is proven
+    optimal at once."""
     from geo.analysis import placement
 
+    monkeypatch.setattr(placement, "NEAR_FULL", near_full)
     rng = np.random.default_rng(0)
     demand = rng.uniform(0, 3000, (1500, 2)) + origin
     cand = rng.uniform(0, 3000, (400, 2)) + origin
@@ -464,13 +472,13 @@ def test_branch_and_bound_searches_windows_when_the_lp_covers_everything(caplog)
     )
     start = placement._greedy(model, 20, None)
     total = float(model.w.sum())
-    assert placement._objective(model, start) < total - 1.0  # greedy leaves points unseen
+    assert 0.99 * total < placement._objective(model, start) < total - 1.0  # a few unseen
     col_xy = cand[planner.col_site[model.col]]
     with caplog.at_level("DEBUG", logger="geo.analysis.placement"):
         chosen, value, bound, status = placement._branch_and_bound(
             model, 20, start, time.perf_counter() + 30, 0.0, col_xy=col_xy
         )
-    assert any("window search on" in r.getMessage() for r in caplog.records)
+    assert any(said in r.getMessage() for r in caplog.records)
     assert status == "optimal" and len(chosen) <= 20
     assert value == pytest.approx(total) == pytest.approx(bound)
     assert placement._objective(model, chosen) == pytest.approx(total)
@@ -478,6 +486,7 @@ def test_branch_and_bound_searches_windows_when_the_lp_covers_everything(caplog)
     solved = CoveragePlanner.from_points(demand, w, cand, radius=500, k=20).solve()
     assert solved.status == "optimal" and solved.covered_weight == pytest.approx(w.sum())
     assert solved.evaluate() == pytest.approx(w.sum())
+    assert solved.gap == 0.0
 
 
 def test_smoothed_dual_bound_is_valid_and_reaches_the_lp_bound():

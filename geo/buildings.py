@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -19,6 +20,7 @@ import shapely
 from sqlalchemy import ColumnElement, Table, func, select, text
 from sqlalchemy.orm import Session
 
+from .crs import TAIWAN_LONLAT, inside
 from .errors import ImportEmpty, InvalidInput
 from .models import STORAGE_SRID, AuditLog, Camera
 from .models_buildings import CameraView
@@ -188,15 +190,14 @@ def preview_view(
     stored camera (``safemap_camera_sector``, ``safemap_camera_view``), for the form that
     drafts one. Returns the view as GeoJSON in EPSG:4326 with the sector's and the view's
     areas in m² (equal when no building hides anything)."""
-    from .crs import TAIWAN_LONLAT, inside
-
     values = (lon, lat, bearing, fov, range_m)
-    if not all(isinstance(v, (int, float)) and v == v and abs(v) != float("inf") for v in values):
+    if not all(isinstance(v, (int, float)) and math.isfinite(v) for v in values):
         raise InvalidInput("位置、方向角、視角與距離都必須是數字。", detail=repr(values))
     if not inside((lon, lat, lon, lat), TAIWAN_LONLAT):
         raise InvalidInput(
             "位置不在臺灣範圍內，請以經緯度（EPSG:4326）表示。", detail=f"{lon}, {lat}"
         )
+    # the same bounds as the cameras table's CHECK constraints (fov_range, range_range)
     if not 0 < fov <= 360:
         raise InvalidInput("視角須在 1 到 360 度之間。", detail=f"fov={fov}")
     if not 0 < range_m <= 500:

@@ -1273,8 +1273,9 @@ def _branch_and_bound(
             should_stop=seen_all.is_set,
             publish=publish,
         )
-        if _objective(m, plan) > value:
-            start, value = plan, _objective(m, plan)
+        plan_value = _objective(m, plan)
+        if plan_value > value:
+            start, value = plan, plan_value
         if value >= full:
             log.debug("branch and bound: a plan sees every row, no LP needed")
             return list(start), value, value, STATUS_OPTIMAL
@@ -1334,7 +1335,10 @@ def _branch_and_bound(
         first = True
         while True:
             if cover:
-                found(cover[0].current()[0])
+                # the window search values its plans on this same model: no need to again
+                plan, plan_value = cover[0].current()
+                if plan_value > inc["value"]:
+                    found(plan)
             left = deadline - time.perf_counter()
             if left <= 0 or inc["stop"]:
                 push((parent, next(serial), lo, hi, None))  # left open

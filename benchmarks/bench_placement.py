@@ -187,7 +187,10 @@ def run_cli(demand, weights, cand, k, radius, time_limit=60.0):
         d, c, out = Path(tmp, "D.geojson"), Path(tmp, "C.geojson"), Path(tmp, "plan.geojson")
         write(d, demand, {"weight": weights.tolist()})
         write(c, cand, {"id": list(range(len(cand)))})
-        cmd = [sys.executable, "-m", "cli.main", "plan", "cameras", "--demand", str(d),
+        # the console script a user runs (cli.entry), not ``-m cli.main``, which goes
+        # through typer first
+        safemap = str(Path(sys.executable).with_name("safemap"))
+        cmd = [safemap, "plan", "cameras", "--demand", str(d),
                "--candidates", str(c), "--k", str(k), "--radius", str(radius),
                "--time-limit", str(time_limit), "--out", str(out)]  # fmt: skip
         t0 = time.perf_counter()

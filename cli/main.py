@@ -15,8 +15,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from cli import plan
 from cli.maps import maps_app
-from cli.plan import plan_app
 from cli.workflow import year_app
 
 from .analysis import analysis_app
@@ -33,6 +33,7 @@ import_app = typer.Typer(help="匯入官方資料（村里界、分局轄區、�
 demo_app = typer.Typer(help="示範資料：載入與列出示範帳號。", no_args_is_help=True)
 users_app = typer.Typer(help="使用者帳號管理。", no_args_is_help=True)
 export_app = typer.Typer(help="匯出圖資（GeoPackage、KML、KMZ）。", no_args_is_help=True)
+plan_app = typer.Typer(help="規劃：監視器設置地點（最大涵蓋選址）。", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(import_app, name="import")
 app.add_typer(demo_app, name="demo")
@@ -42,6 +43,20 @@ app.add_typer(plan_app, name="plan")
 app.add_typer(maps_app, name="maps")
 app.add_typer(analysis_app, name="analysis")
 app.add_typer(year_app, name="year")
+
+
+# --------------------------------------------------------------------------- plan
+@plan_app.command(
+    "cameras",
+    help=f"{plan.DESCRIPTION}（參數：{plan.PROG} --help）",
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    add_help_option=False,
+)
+def plan_cameras(ctx: typer.Context) -> None:
+    # one definition of the options, in cli/plan.py (argparse, see there why)
+    code = plan.main(list(ctx.args))
+    if code:
+        raise typer.Exit(code=code)
 
 
 # --------------------------------------------------------------------------- db

@@ -162,3 +162,61 @@ def test_bad_inputs_fail_with_zh_tw_messages(layers, tmp_path):
         assert "錯誤" in result.output and needle in result.output, (needle, result.output)
         assert "Traceback" not in result.output
     assert not (tmp_path / "never.geojson").exists()
+
+
+def test_console_script_runs_the_plan_without_typer(layers, tmp_path):
+    """`safemap plan cameras` as a user runs it, a process of its own: the plan goes straight
+    to the argparse command (no typer, rich or pydantic imported), with the same results and
+    the same zh-TW errors as through the typer group."""
+    import subprocess
+    import sys
+
+    paths, demand, weight, _, existing, _ = layers
+    probe = (
+        "import sys, runpy\n"
+        "sys.argv = ['safemap', *sys.argv[1:]]\n"
+        "try:\n"
+        "    runpy.run_module('cli.entry', run_name='__main__')\n"
+        "finally:\n"
+        "    heavy = sorted(m for m in ('typer', 'rich', 'pydantic', 'geopandas') if m in sys.modules)\n"
+        "    print('IMPORTED', heavy, file=sys.stderr)\n"
+    )
+    out = tmp_path / "console.geojson"
+    done = subprocess.run(
+        [sys.executable, "-c", probe, "plan", "cameras", "--demand", str(paths["demand"]),
+         "--candidates", str(paths["existing"]), "--k", "1", "--out", str(out)],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "IMPORTED []" in done.stderr
+    assert "涵蓋權重" in done.stdout
+    plan = json.loads(out.read_text(encoding="utf-8"))
+    assert plan["summary"]["status"] == "optimal"
+    covered = evaluate(demand, weight, existing, 100)
+    assert plan["summary"]["covered_weight"] == pytest.approx(covered, abs=1e-6)
+
+    for extra, needle in [
+        (["--k", "abc"], "不是整數"),
+        (["--k", "2", "--bogus", "1"], "無法辨識的參數"),
+        (["--k", "0"], "至少為 1"),
+    ]:
+        bad = subprocess.run(
+            [sys.executable, "-m", "cli.entry", "plan", "cameras", "--demand",
+             str(paths["demand"]), "--candidates", str(paths["cand"]), *extra,
+             "--out", str(tmp_path / "never.geojson")],
+            capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert bad.returncode == 1, (extra, bad.stderr)
+        assert bad.stderr.startswith("錯誤：") and needle in bad.stderr, (extra, bad.stderr)
+        assert "Traceback" not in bad.stderr
+    missing = subprocess.run(
+        [sys.executable, "-m", "cli.entry", "plan", "cameras", "--k", "2"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert missing.returncode == 1 and "缺少必要參數" in missing.stderr
+    helped = subprocess.run(
+        [sys.executable, "-m", "cli.entry", "plan", "cameras", "--help"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert helped.returncode == 0 and "用法" in helped.stdout and "--demand" in helped.stdout
+    assert not (tmp_path / "never.geojson").exists()

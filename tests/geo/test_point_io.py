@@ -141,3 +141,26 @@ def test_other_formats_are_read_by_gdal(tmp_path, points):
     layer = point_io.read_points(tmp_path / "c.gpkg", "候選點")
     np.testing.assert_allclose(layer.xy, points)
     assert layer.column("COST").tolist() == list(range(40))
+
+
+def test_lonlat_to_tm2_pipeline_is_projs_own():
+    """geo.crs builds the lon/lat → TM2 transformer from a stored pipeline (no PROJ database
+    search): it must be the operation PROJ itself picks, both ways."""
+    from pyproj import Transformer
+    from pyproj.enums import TransformDirection
+
+    from geo.crs import LONLAT_TO_TM2, STORAGE_SRID, WEB_SRID, transformer
+
+    projs = Transformer.from_crs(WEB_SRID, STORAGE_SRID, always_xy=True)
+    assert projs.definition == LONLAT_TO_TM2
+    ours = transformer(WEB_SRID, STORAGE_SRID)
+    rng = np.random.default_rng(3)
+    lon, lat = rng.uniform(119.3, 122.1, 500), rng.uniform(21.8, 26.4, 500)
+    x, y = ours.transform(lon, lat)
+    px, py = projs.transform(lon, lat)
+    assert np.abs(np.array([x - px, y - py])).max() < 1e-6
+    back = ours.transform(x, y, direction=TransformDirection.INVERSE)
+    assert np.abs(np.array([back[0] - lon, back[1] - lat])).max() < 1e-9
+    # TM2 zone 121: the central meridian 121°E is easting 250,000 m
+    cx, _ = ours.transform(121.0, 25.0)
+    assert cx == pytest.approx(250_000.0, abs=1e-6)

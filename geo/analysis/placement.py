@@ -127,7 +127,11 @@ def _pairs_within(
     hi = np.maximum(site_xy.max(axis=0), demand_xy.max(axis=0))
     # cells never smaller than 2⁻²⁸ of the extent, so that cell keys fit in int64 whatever
     # the radius; a cell larger than half the radius only means more distances to test
-    cell = max(float(radius) / 2.0, float((hi - lo).max()) / 2**28)
+    # A point within the radius must lie at most two cells from the site's, also after
+    # rounding: the cell is a few units in the last place wider than half the radius (with
+    # exactly half, a point exactly at the radius could round into the third cell).
+    pad = 8.0 * float(np.spacing(np.abs(np.concatenate([lo, hi])).max()))
+    cell = max(float(radius) / 2.0 * (1.0 + 1e-12) + pad, float((hi - lo).max()) / 2**28)
     d_cell = ((demand_xy - lo) // cell).astype(np.int64) + 2
     s_cell = ((site_xy - lo) // cell).astype(np.int64) + 2
     ny = int(max(d_cell[:, 1].max(), s_cell[:, 1].max())) + 4
@@ -400,6 +404,11 @@ def _reduce(
     a.sort_indices()
     # rows: merge points with identical coverage sets into one weighted row
     b, bc, wr = _merge_rows(a, w)
+    if not sectors:
+        keep = ~_dominated(bc, None if col_cost is None else col_cost[cols])
+        if not keep.all():
+            cols = cols[keep]
+            b, bc, wr = _merge_rows(b[:, np.flatnonzero(keep)].tocsr(), wr)
     return _Model(
         b=b,
         bc=bc,
@@ -409,6 +418,55 @@ def _reduce(
         cost=None if col_cost is None else col_cost[cols],
         sectors=sectors,
     )
+
+
+# Dominance is found through the columns' co-coverage counts (a sparse Aᵀ A), whose size is
+# about the sum over rows of (columns per row)²: above this many it would cost more time and
+# memory than the columns it removes could save.
+DOMINANCE_MAX_PRODUCTS = 3_000_000
+
+
+def _dominated(bc: sp.csc_matrix, cost: np.ndarray | None) -> np.ndarray:
+    """Columns that another column dominates: it sees every row they see (and costs no more).
+
+    A plan with a dominated column ``j`` is never better than the same plan with ``j``'s
+    dominator instead (or without ``j``, when the dominator is already in it), so dropping
+    ``j`` keeps an optimal plan and its value; chains are safe since identical columns are
+    already merged (strict inclusion is an order, and what dominates is kept). Dropping them
+    also tightens the LP bound a little: the LP can no longer spread a camera over a column
+    and the one that sees more. Not for sector models, where the one-bearing-per-site rule
+    makes a column of an already used site no substitute.
+    """
+    n_cols = bc.shape[1]
+    per_row = np.bincount(bc.indices, minlength=bc.shape[0])
+    if n_cols < 2 or float(per_row @ per_row) > DOMINANCE_MAX_PRODUCTS:
+        return np.zeros(n_cols, dtype=bool)
+    ones = sp.csc_matrix((np.ones(bc.nnz), bc.indices, bc.indptr), shape=bc.shape)
+    shared = (ones.T @ ones).tocoo()  # shared[j, j2] = rows both columns see
+    size = np.diff(bc.indptr)
+    inside = (shared.row != shared.col) & (shared.data == size[shared.row])
+    if cost is not None:
+        inside &= cost[shared.col] <= cost[shared.row]
+    dominated = np.zeros(n_cols, dtype=bool)
+    dominated[shared.row[inside]] = True
+    return dominated
+
+
+def _weight_unit(w: np.ndarray) -> float:
+    """The unit the model's weights are expressed in while solving (1 for integral weights).
+
+    HiGHS's tolerances are absolute (1e-7 on reduced costs and feasibility, 1e-6 on the MIP
+    gap): weights of that order (hot-spot intensities of 1e-6, say) pass for zero there, and
+    HiGHS then stops with plans up to 4 % under the optimum and bounds under it (found by
+    ``benchmarks/fuzz_placement.py``). Real weights are therefore divided by their median
+    row weight, which puts a typical row at 1 whatever the user's scale; integral weights
+    are kept, since the branch and bound prunes on their unit step.
+    """
+    if not len(w) or np.all(w == np.round(w)):
+        return 1.0
+    positive = w[w > 0]
+    unit = float(np.median(positive)) if len(positive) else 1.0
+    return unit if np.isfinite(unit) and unit > 0 else 1.0
 
 
 # --------------------------------------------------------------------------- heuristics
@@ -1799,6 +1857,8 @@ class CoveragePlanner:
             self.sectors,
         )
         self.n_model_rows, self.n_model_columns = model.b.shape
+        unit = _weight_unit(model.w)
+        model.w = model.w / unit
         chosen = _greedy(model, self.k, self.budget)
         if local_search:
             # the swaps are a warm start for the MILP, not its substitute: keep them short there
@@ -1820,13 +1880,13 @@ class CoveragePlanner:
                 )
                 best = _objective(model, chosen)
                 bound = max(bound, best) if np.isfinite(bound) else float("inf")
-                self.objective_bound = self.existing_weight + bound
+                self.objective_bound = self.existing_weight + bound * unit
                 self.gap = 0.0 if bound <= best else (bound - best) / max(best, 1e-12)
         ordered, gains = _order_by_gain(model, chosen)
         cols = model.col[np.asarray(ordered, dtype=np.int64)]
         self.chosen = self.col_site[cols].astype(np.int64)
         self.chosen_bearing = self.col_bearing[cols] if self.sectors else None
-        self.marginal_gain = np.asarray(gains, dtype=np.float64)
+        self.marginal_gain = np.asarray(gains, dtype=np.float64) * unit
         hit = np.asarray(self.coverage[:, cols].sum(axis=1)).ravel() > 0
         self.covered = self.existing_covered | hit
         self.covered_weight = float(self.weights[self.covered].sum())

@@ -304,6 +304,48 @@ def test_a_point_exactly_at_the_radius_is_covered_wherever_the_grid_starts():
             assert np.array_equal(a, dist <= radius), (origin_xy, radius)
 
 
+def test_sector_model_is_not_misled_by_highs_returning_the_warm_start():
+    """HiGHS 1.16 reported this sector model's optimum (804) but handed back the greedy warm
+    start's columns (794), and the plan came out 'optimal' 1.1 % short (found by
+    benchmarks/fuzz_placement.py, family k-range, seed 5023; arrays saved beside this file)."""
+    from pathlib import Path
+
+    data = np.load(Path(__file__).with_name("placement_sector_warm_start.npz"))
+    bearings = np.split(data["bearings"], np.cumsum(data["counts"])[:-1])
+    p = CoveragePlanner.from_points(
+        data["demand"], data["weights"], data["cand"], radius=float(data["radius"]),
+        k=int(data["k"]), bearings=bearings, fov=float(data["fov"]),
+    ).solve()  # fmt: skip
+    assert p.status == "optimal" and p.gap == 0.0
+    assert p.covered_weight == 804.0 == p.objective_bound
+    assert evaluate(
+        data["demand"], data["weights"], data["cand"][p.chosen], float(data["radius"]),
+        bearings=p.chosen_bearing, fov=float(data["fov"]),
+    ) == 804.0  # fmt: skip
+
+
+def test_one_camera_is_the_column_that_sees_most_and_a_bound_is_always_given():
+    rng = np.random.default_rng(1)
+    demand = rng.normal(0, 500, (1_654, 2)) + origin
+    cand = rng.uniform(-1_500, 1_500, (245, 2)) + origin
+    w = rng.uniform(0, 1, 1_654)
+    kwargs = {"radius": 1_248.0, "bearings": [0.0, 90.0, 180.0, 270.0], "fov": 120.0}
+    started = time.perf_counter()
+    one = CoveragePlanner.from_points(demand, w, cand, k=1, **kwargs).solve()
+    assert time.perf_counter() - started < 20  # HiGHS's MILP took ~30 s here before
+    best = max(
+        evaluate(demand, w, cand[[j]], 1_248.0, bearings=[b], fov=120.0)
+        for j in range(len(cand))
+        for b in kwargs["bearings"]
+    )
+    assert one.status == "optimal" and one.covered_weight == pytest.approx(best, rel=1e-12)
+    assert one.objective_bound == pytest.approx(best, rel=1e-12)
+    # cut short before HiGHS has a bound of its own, the plan still comes with a finite one
+    short = CoveragePlanner.from_points(demand, w, cand, k=6, **kwargs).solve(time_limit=0.3)
+    assert short.objective_bound is not None and np.isfinite(short.objective_bound)
+    assert short.objective_bound >= short.covered_weight and short.gap is not None
+
+
 def test_identical_demand_points_merge_into_one_row():
     demand, w, cand = _instance(5, n=30, m=6)
     once = CoveragePlanner.from_points(demand, w, cand, radius=150, k=2).solve()

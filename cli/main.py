@@ -48,7 +48,7 @@ app.add_typer(year_app, name="year")
 # --------------------------------------------------------------------------- plan
 @plan_app.command(
     "cameras",
-    help=f"{plan.DESCRIPTION}（參數：{plan.PROG} --help）",
+    help=plan.DESCRIPTION,
     context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
     add_help_option=False,
 )

@@ -432,10 +432,10 @@ def _dominated(bc: sp.csc_matrix, cost: np.ndarray | None) -> np.ndarray:
     A plan with a dominated column ``j`` is never better than the same plan with ``j``'s
     dominator instead (or without ``j``, when the dominator is already in it), so dropping
     ``j`` keeps an optimal plan and its value; chains are safe since identical columns are
-    already merged (strict inclusion is an order, and what dominates is kept). Dropping them
-    also tightens the LP bound a little: the LP can no longer spread a camera over a column
-    and the one that sees more. Not for sector models, where the one-bearing-per-site rule
-    makes a column of an already used site no substitute.
+    already merged (strict inclusion is an order, and what dominates is kept). It can also
+    tighten the LP bound, where the LP gave a column and its dominator more than one camera
+    between them (on the streets model it does not). Not for sector models, where the
+    one-bearing-per-site rule makes a column of an already used site no substitute.
     """
     n_cols = bc.shape[1]
     per_row = np.bincount(bc.indices, minlength=bc.shape[0])
@@ -1906,8 +1906,10 @@ class CoveragePlanner:
                 # a solver stopped before any bound of its own still leaves the simple one
                 bound = min(bound, _simple_bound(model, self.k))
                 bound = max(bound, best)
-                if self.status == STATUS_OPTIMAL and bound > best + _EPS * max(best, 1.0):
-                    self.status = STATUS_TIME_LIMIT  # not proven after all (see _solve_milp)
+                # not proven after all (see _solve_milp); HiGHS's own optimality allows an
+                # absolute 1e-6, in the median units of _weight_unit
+                if self.status == STATUS_OPTIMAL and bound > best + max(1e-6, _EPS * best):
+                    self.status = STATUS_TIME_LIMIT
                 self.objective_bound = self.existing_weight + bound * unit
                 self.gap = 0.0 if bound <= best else (bound - best) / max(best, 1e-12)
         ordered, gains = _order_by_gain(model, chosen)

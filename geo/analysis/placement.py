@@ -1893,9 +1893,10 @@ class CoveragePlanner:
             if model.b.shape[1] == 0 or model.b.shape[0] == 0:
                 chosen, self.gap, self.status = [], 0.0, STATUS_OPTIMAL
                 self.objective_bound = self.existing_weight
-            elif self.k == 1 and self.budget is None:
-                # one camera: the column that sees the most, which greedy picked first (dense
-                # sector models of one camera once kept HiGHS's MILP busy for half a minute)
+            elif heuristic_value >= (simple := _simple_bound(model, self.k)) * (1 - _EPS):
+                # greedy already reaches a bound no plan can pass: one camera (the column that
+                # sees the most; dense sector models of one camera once kept HiGHS's MILP busy
+                # for half a minute), or every row any camera can see already seen
                 self.gap, self.status = 0.0, STATUS_OPTIMAL
                 self.objective_bound = self.existing_weight + heuristic_value * unit
             else:
@@ -1904,12 +1905,13 @@ class CoveragePlanner:
                 )
                 best = _objective(model, chosen)
                 # a solver stopped before any bound of its own still leaves the simple one
-                bound = min(bound, _simple_bound(model, self.k))
-                bound = max(bound, best)
-                # not proven after all (see _solve_milp); HiGHS's own optimality allows an
-                # absolute 1e-6, in the median units of _weight_unit
-                if self.status == STATUS_OPTIMAL and bound > best + max(1e-6, _EPS * best):
-                    self.status = STATUS_TIME_LIMIT
+                bound = max(min(bound, simple), best)
+                # HiGHS's own optimality allows an absolute 1e-6 (in _weight_unit's units)
+                proven = bound <= best + max(1e-6, _EPS * best)
+                if proven != (self.status == STATUS_OPTIMAL):
+                    # a status HiGHS gave for a plan it did not return (see _solve_milp), or
+                    # a search stopped whose plan the simple bound proves
+                    self.status = STATUS_OPTIMAL if proven else STATUS_TIME_LIMIT
                 self.objective_bound = self.existing_weight + bound * unit
                 self.gap = 0.0 if bound <= best else (bound - best) / max(best, 1e-12)
         ordered, gains = _order_by_gain(model, chosen)

@@ -346,6 +346,26 @@ def test_one_camera_is_the_column_that_sees_most_and_a_bound_is_always_given():
     assert short.objective_bound >= short.covered_weight and short.gap is not None
 
 
+def test_a_plan_that_sees_everything_ends_the_search_on_a_large_model():
+    """440,000 pairs take the Lagrangian path, which once ran to its 30 s limit on this model
+    before answering "time_limit, gap 0" though greedy already sees every row (fuzz family
+    dense, seed 7000; arrays saved beside this file)."""
+    from pathlib import Path
+
+    data = np.load(Path(__file__).with_name("placement_sees_everything.npz"))
+    w = data["weights"]
+    p = CoveragePlanner.from_points(
+        data["demand"], w, data["cand"], radius=float(data["radius"]), k=int(data["k"])
+    )
+    assert p.coverage.nnz >= 300_000
+    started = time.perf_counter()
+    p.solve(time_limit=30)
+    assert time.perf_counter() - started < 10
+    assert p.covered_weight == pytest.approx(w.sum(), rel=1e-12)
+    assert p.status == "optimal" and p.gap == 0.0
+    assert p.objective_bound == pytest.approx(w.sum(), rel=1e-12)
+
+
 def test_identical_demand_points_merge_into_one_row():
     demand, w, cand = _instance(5, n=30, m=6)
     once = CoveragePlanner.from_points(demand, w, cand, radius=150, k=2).solve()

@@ -463,6 +463,12 @@ def _simple_bound(m: _Model, k: int | None) -> float:
     return bound
 
 
+def _integral(w: np.ndarray) -> bool:
+    """True when every weight is a whole number: every plan's value is then an integer, which
+    the searches use to stop one unit short of the bound."""
+    return bool(np.all(w == np.round(w)))
+
+
 def _weight_unit(w: np.ndarray) -> float:
     """The unit the model's weights are expressed in while solving (1 for integral weights).
 
@@ -473,7 +479,7 @@ def _weight_unit(w: np.ndarray) -> float:
     row weight, which puts a typical row at 1 whatever the user's scale; integral weights
     are kept, since the branch and bound prunes on their unit step.
     """
-    if not len(w) or np.all(w == np.round(w)):
+    if not len(w) or _integral(w):
         return 1.0
     positive = w[w > 0]
     unit = float(np.median(positive)) if len(positive) else 1.0
@@ -1164,7 +1170,8 @@ def _solve_milp(
     h.setOptionValue("output_flag", False)
     h.setOptionValue("time_limit", float(max(time_limit, 0.01)))
     h.setOptionValue("mip_rel_gap", float(mip_rel_gap))
-    if np.all(m.w == np.round(m.w)):
+    integral = _integral(m.w)
+    if integral:
         # integral weights make every plan's value an integer: a bound less than one above
         # the incumbent already proves it optimal
         h.setOptionValue("mip_abs_gap", 1.0 - 1e-6)
@@ -1182,7 +1189,7 @@ def _solve_milp(
     model_status = h.getModelStatus()
     info = h.getInfo()
     bound = float(info.mip_dual_bound)
-    if np.isfinite(bound) and np.all(m.w == np.round(m.w)):
+    if np.isfinite(bound) and integral:
         bound = math.floor(bound + 1e-6)  # integral weights: the optimum is an integer too
     if model_status == highspy.HighsModelStatus.kOptimal:
         state = STATUS_OPTIMAL
@@ -1362,7 +1369,7 @@ def _branch_and_bound(
         h = _lp_instance(highspy, m, k)
         h.setOptionValue("simplex_strategy", int(root_strategy))
     idx = np.arange(n_cols, dtype=np.int32)
-    integral = bool(np.all(m.w == np.round(m.w)))
+    integral = _integral(m.w)
     scale = max(float(m.w.sum()), 1.0)
     col_weight = np.asarray(m.bc.T @ m.w).ravel()
     # shared by the workers, changed under `cond` only
@@ -1929,7 +1936,7 @@ class CoveragePlanner:
     def _exact(self, model, chosen, value, deadline, mip_rel_gap, threads):
         """Exact solve: Lagrangian bound and fixings on large cardinality models, then HiGHS
         on what is left. Returns (chosen model columns, upper bound, status)."""
-        integral = bool(np.all(model.w == np.round(model.w)))
+        integral = _integral(model.w)
         lag_bound = np.inf
         sub, const = model, 0.0
         fixed_in: list[int] = []
